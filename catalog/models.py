@@ -1,0 +1,268 @@
+"""The catalogue: category tree, products, images, price history and stock ledger."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+def default_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
+CATEGORY_PATH_SEPARATOR = " > "
+
+
+class Category(models.Model):
+    """A node of the category tree; `path` is the full name, e.g. `Home > Kitchen > Mugs`."""
+
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=500, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    default_lead_time_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days from ordering stock to having it; empty: the parent's or the shop's.",
+    )
+    default_service_level = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.999"))],
+        help_text="Target probability of not running out; empty: the parent's or the shop's.",
+    )
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_per_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(parent__isnull=True),
+                name="category_unique_root_name",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_service_level__isnull=True)
+                | Q(default_service_level__gte=Decimal("0.5"), default_service_level__lt=1),
+                name="category_service_level_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def save(self, *args, **kwargs):
+        # The materialised path is derived data; keeping it here keeps it always true.
+        if self.parent_id:
+            parent = self.parent
+            self.path = f"{parent.path}{CATEGORY_PATH_SEPARATOR}{self.name}"
+            self.depth = parent.depth + 1
+        else:
+            self.path = self.name
+            self.depth = 0
+        super().save(*args, **kwargs)
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children.exists()
+
+
+class Product(models.Model):
+    """Something the shop sells, identified by its SKU.
+
+    `stock_on_hand` is the running sum of the product's stock ledger, kept by
+    `catalog.services.stock_record_movement` and never negative (a database constraint).
+    A product that is not stock-tracked is never out of stock.
+    """
+
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="products",
+    )
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default=default_currency)
+    is_active = models.BooleanField(default=True)
+    stock_tracked = models.BooleanField(
+        default=True,
+        help_text="Untracked products (e.g. first seen in an order import) never run out.",
+    )
+    stock_on_hand = models.IntegerField(default=0, editable=False)
+    lead_time_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the category's default."
+    )
+    service_level = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.999"))],
+        help_text="Target probability of not running out; empty: the category's default.",
+    )
+    launched_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        indexes = [
+            models.Index(fields=["category", "is_active"]),
+            models.Index(fields=["price"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stock_on_hand__gte=0), name="product_stock_never_negative"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(cost__isnull=True) | Q(cost__gte=0),
+                name="product_cost_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_level__isnull=True)
+                | Q(service_level__gte=Decimal("0.5"), service_level__lt=1),
+                name="product_service_level_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+    @property
+    def is_out_of_stock(self) -> bool:
+        return self.stock_tracked and self.stock_on_hand <= 0
+
+
+def product_image_path(instance: "ProductImage", filename: str) -> str:
+    return f"products/{instance.product.sku}/{instance.checksum[:16]}.{filename.rsplit('.', 1)[-1]}"
+
+
+def product_thumbnail_path(instance: "ProductImage", filename: str) -> str:
+    return f"products/{instance.product.sku}/thumbs/{instance.checksum[:16]}.jpg"
+
+
+class ProductImage(models.Model):
+    """A validated picture of a product, with its dimensions, checksum and thumbnail."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to=product_image_path, max_length=300)
+    thumbnail = models.ImageField(upload_to=product_thumbnail_path, max_length=300, blank=True)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    format = models.CharField(max_length=10, editable=False)
+    size_bytes = models.PositiveIntegerField(editable=False)
+    checksum = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of the stored file."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    alt_text = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "checksum"], name="product_image_unique_checksum"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Image {self.position} of {self.product.sku}"
+
+
+class PriceChange(models.Model):
+    """One entry of a product's price history.
+
+    Competitor prices are recorded here too (source `competitor`) but do not change the
+    product's own price.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        IMPORT = "import", "Import"
+        PROMOTION = "promotion", "Promotion"
+        COMPETITOR = "competitor", "Competitor"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default=default_currency)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    effective_at = models.DateTimeField()
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "-effective_at"]
+        indexes = [models.Index(fields=["product", "effective_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="price_change_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} {self.price} {self.currency} ({self.source})"
+
+
+class StockMovement(models.Model):
+    """One entry of the stock ledger; `quantity` is signed, `balance_after` the new on-hand.
+
+    Rows are written only by `catalog.services.stock_record_movement` and never edited.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        RESTOCK = "restock", "Restock"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        RETURN = "return", "Return"
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="stock_movements"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity = models.IntegerField()
+    balance_after = models.IntegerField()
+    reference = models.CharField(max_length=100, blank=True, help_text="Order number, PO…")
+    note = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["product", "-occurred_at", "-id"]
+        indexes = [models.Index(fields=["product", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="stock_balance_never_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(quantity=0), name="stock_movement_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["sale"], quantity__lt=0)
+                | Q(kind__in=["restock", "return"], quantity__gt=0)
+                | Q(kind="adjustment"),
+                name="stock_movement_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} {self.kind} {self.quantity:+d}"

@@ -1,0 +1,9 @@
+"""Every app's API routes under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("catalog.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("accounts.api.urls")),
+]
