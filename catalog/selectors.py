@@ -3,9 +3,9 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Category, Product
+from .models import CATEGORY_PATH_SEPARATOR, Category, Product, ProductImage
 
 
 def category_effective_defaults(category: Category | None) -> tuple[int, Decimal]:
@@ -50,3 +50,62 @@ def product_list(*, active_only: bool = True) -> QuerySet[Product]:
 def category_leaves() -> QuerySet[Category]:
     """Return categories that have no children."""
     return Category.objects.filter(children__isnull=True)
+
+
+def product_catalogue(*, include_inactive: bool = False) -> QuerySet[Product]:
+    """Return products for the shop front: category joined, images prefetched in order.
+
+    Only active products unless `include_inactive` (staff views).
+    """
+    products = Product.objects.select_related("category").prefetch_related(
+        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+    )
+    if not include_inactive:
+        products = products.filter(is_active=True)
+    return products
+
+
+def product_filter_in_category(
+    products: QuerySet[Product], *, category: Category
+) -> QuerySet[Product]:
+    """Narrow products to a category and every category below it."""
+    below = f"{category.path}{CATEGORY_PATH_SEPARATOR}"
+    return products.filter(
+        Q(category=category) | Q(category__path__startswith=below)
+    )
+
+
+def product_filter_in_stock(
+    products: QuerySet[Product], *, in_stock: bool
+) -> QuerySet[Product]:
+    """Narrow products to those available (untracked counts as available) or not."""
+    available = Q(stock_tracked=False) | Q(stock_on_hand__gt=0)
+    return products.filter(available) if in_stock else products.exclude(available)
+
+
+def product_map_by_sku(*, skus: list[str]) -> dict[str, Product]:
+    """Return the products with these SKUs, keyed by SKU (unknown SKUs are absent)."""
+    return Product.objects.in_bulk(set(skus), field_name="sku")
+
+
+def category_list() -> QuerySet[Category]:
+    """Return every category, in path order (parents before their children)."""
+    return Category.objects.order_by("path")
+
+
+def category_tree() -> list[Category]:
+    """Return the root categories, each with `tree_children` filled down the tree.
+
+    One query: the path order puts every parent before its children.
+    """
+    nodes: dict[int, Category] = {}
+    roots: list[Category] = []
+    for category in category_list():
+        category.tree_children = []
+        nodes[category.pk] = category
+        parent = nodes.get(category.parent_id)
+        if parent is not None:
+            parent.tree_children.append(category)
+        else:
+            roots.append(category)
+    return roots
