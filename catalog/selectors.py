@@ -70,9 +70,7 @@ def product_filter_in_category(
 ) -> QuerySet[Product]:
     """Narrow products to a category and every category below it."""
     below = f"{category.path}{CATEGORY_PATH_SEPARATOR}"
-    return products.filter(
-        Q(category=category) | Q(category__path__startswith=below)
-    )
+    return products.filter(Q(category=category) | Q(category__path__startswith=below))
 
 
 def product_filter_in_stock(
@@ -96,11 +94,11 @@ def category_list() -> QuerySet[Category]:
 def category_tree() -> list[Category]:
     """Return the root categories, each with `tree_children` filled down the tree.
 
-    One query: the path order puts every parent before its children.
+    One query; ordering by depth puts every parent before its children.
     """
     nodes: dict[int, Category] = {}
     roots: list[Category] = []
-    for category in category_list():
+    for category in Category.objects.order_by("depth", "path"):
         category.tree_children = []
         nodes[category.pk] = category
         parent = nodes.get(category.parent_id)

@@ -1,8 +1,8 @@
 """Reads of orders, scoped to who is asking."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from .models import Order
+from .models import Order, OrderLine
 
 
 def order_list_for(user) -> QuerySet[Order]:
@@ -11,3 +11,9 @@ def order_list_for(user) -> QuerySet[Order]:
     if user.is_staff:
         return orders
     return orders.filter(customer=user)
+
+
+def order_list_with_lines_for(*, user) -> QuerySet[Order]:
+    """Return the orders a user may see, with their lines and products prefetched."""
+    lines = OrderLine.objects.select_related("product").order_by("line_number")
+    return order_list_for(user).prefetch_related(Prefetch("lines", queryset=lines))

@@ -1,3 +1,15 @@
-"""API routes."""
+"""Account API routes."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
+    path(
+        "auth/token/revoke/",
+        views.TokenRevokeView.as_view(),
+        name="api-token-revoke",
+    ),
+]

@@ -1,0 +1,86 @@
+"""Account endpoints: the signed-in user's details and API tokens."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import APIView
+
+from accounts.selectors import user_get_with_profile
+from accounts.services import account_update, token_obtain, token_revoke
+
+from .serializers import MeSerializer, MeUpdateInputSerializer, TokenSerializer
+from .throttles import SignInThrottle
+
+
+class MeView(APIView):
+    """The signed-in user's own account."""
+
+    @extend_schema(tags=["account"], summary="Get my account", responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = user_get_with_profile(user_id=request.user.pk)
+        return Response(MeSerializer(user).data)
+
+    @extend_schema(
+        tags=["account"],
+        summary="Change my account",
+        description="Only email, names and profile fields can change; username, "
+        "external_id and is_staff are read-only and ignored.",
+        request=MeUpdateInputSerializer,
+        responses=MeSerializer,
+    )
+    def patch(self, request: Request) -> Response:
+        changes = MeUpdateInputSerializer(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        details = dict(changes.validated_data)
+        profile = details.pop("profile", {})
+        try:
+            account_update(user=request.user, details=details, profile=profile)
+        except DjangoValidationError as exc:
+            raise ValidationError(as_serializer_error(exc)) from exc
+        user = user_get_with_profile(user_id=request.user.pk)
+        return Response(MeSerializer(user).data)
+
+
+class TokenObtainView(APIView):
+    """Exchange a username and password for an API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SignInThrottle]
+
+    @extend_schema(
+        tags=["account"],
+        summary="Obtain an API token",
+        description="The same token is returned until it is revoked. "
+        "Throttled per client address.",
+        request=AuthTokenSerializer,
+        responses={200: TokenSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        credentials = AuthTokenSerializer(
+            data=request.data, context={"request": request}
+        )
+        credentials.is_valid(raise_exception=True)
+        token = token_obtain(user=credentials.validated_data["user"])
+        return Response(TokenSerializer(token).data)
+
+
+class TokenRevokeView(APIView):
+    """Delete the signed-in user's API token."""
+
+    @extend_schema(
+        tags=["account"],
+        summary="Revoke my API token",
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
