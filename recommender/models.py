@@ -58,3 +58,30 @@ class BehaviourEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Recommendation(models.Model):
+    """One entry of a customer's served "for you" list, from one served batch."""
+
+    batch = models.ForeignKey(
+        "mlops.ServedBatch", on_delete=models.CASCADE, related_name="recommendations"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    rank = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["batch", "customer", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "customer", "rank"], name="recommendation_unique_rank"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "batch", "rank"])]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.product_id} for {self.customer_id}"

@@ -28,11 +28,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_results",
+    "django_celery_beat",
     "accounts",
     "catalog",
     "orders",
     "recommender",
     "forecasting",
+    "mlops",
 ]
 
 MIDDLEWARE = [
@@ -99,8 +102,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+ARTIFACTS_ROOT = Path(env.str("ARTIFACTS_ROOT", default=str(VAR_DIR / "artifacts")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Model artifacts; point it at shared storage when workers run on several machines.
+    "artifacts": {
+        "BACKEND": "mlops.storage.AtomicFileSystemStorage",
+        "OPTIONS": {"location": str(ARTIFACTS_ROOT)},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
@@ -112,6 +121,7 @@ LOGIN_URL = "admin:login"
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_DEFAULT_LEAD_TIME_DAYS = env.int("SHOP_DEFAULT_LEAD_TIME_DAYS", default=7)
 SHOP_DEFAULT_SERVICE_LEVEL = env.float("SHOP_DEFAULT_SERVICE_LEVEL", default=0.95)
+SHOP_REPEAT_PURCHASE = env.bool("SHOP_REPEAT_PURCHASE", default=False)
 # Upload limits for product images (validated with Pillow on the way in).
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
@@ -124,8 +134,8 @@ IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -143,6 +153,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+        "auth": env.str("API_THROTTLE_AUTH", default="10/minute"),
+        "orders": env.str("API_THROTTLE_ORDERS", default="30/minute"),
     },
 }
 
@@ -168,3 +180,47 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Celery -----------------------------------------------------------------
+# With no broker configured, an embedded one that needs no server is used: kombu's
+# filesystem transport under var/ (one machine only). Set CELERY_BROKER_URL to
+# redis://… or amqp://… to scale out.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Above the longest expected run, so that a slow task is not redelivered meanwhile.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=8 * 3600),
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(VAR_DIR / "broker" / "out"),
+        "data_folder_out": str(VAR_DIR / "broker" / "out"),
+        "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        "store_processed": False,
+    }
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
+CELERY_RESULT_EXTENDED = True
+CELERY_CACHE_BACKEND = "default"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "mlops.tasks.train_model": {"queue": "gpu"},
+    "mlops.tasks.infer_chunk": {"queue": "gpu"},
+}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=6 * 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=6 * 3600 - 300)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- ML platform ------------------------------------------------------------
+MLOPS_ARTIFACT_PREFIX = "artifacts"
+# A run whose heartbeat is older than this is taken to be abandoned by a dead worker.
+MLOPS_RUN_STALE_SECONDS = env.int("MLOPS_RUN_STALE_SECONDS", default=120)
+MLOPS_MAX_ATTEMPTS = env.int("MLOPS_MAX_ATTEMPTS", default=3)
+MLOPS_INFERENCE_CHUNK_SIZE = env.int("MLOPS_INFERENCE_CHUNK_SIZE", default=5000)
+MLOPS_SEED = env.int("MLOPS_SEED", default=42)
+MLOPS_CPU_THREADS = env.int("MLOPS_CPU_THREADS", default=0)

@@ -1,0 +1,21 @@
+"""The Celery application. Importing it must stay cheap: no TensorFlow here."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
+
+app = Celery("ecomsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def make_embedded_broker_folders(sender, **kwargs):
+    """Create the folders of the embedded filesystem broker when it is in use."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Model-agnostic ML helpers: device set-up, training loop, metrics. No Django here."""

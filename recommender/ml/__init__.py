@@ -1,0 +1,1 @@
+"""Recommendation models: pure NumPy/Keras, no Django."""

@@ -1,0 +1,108 @@
+"""Leave-last-out evaluation of "for you" rankings, the same for every model.
+
+Each customer with at least `min_interactions` purchases keeps their last one for test
+and the one before for validation; everything earlier is training history. Ranking is
+over the full catalogue, excluding what the customer already has in their history unless
+the shop allows repeat purchases.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlops.ml.ranking_metrics import ranking_report, top_k
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Purchases in time order: parallel arrays of user index, item index and day."""
+
+    user: np.ndarray
+    item: np.ndarray
+    day: np.ndarray
+    n_users: int
+    n_items: int
+
+    def take(self, mask: np.ndarray) -> "Interactions":
+        return Interactions(
+            self.user[mask], self.item[mask], self.day[mask], self.n_users, self.n_items
+        )
+
+
+@dataclass(frozen=True)
+class Split:
+    train: Interactions  # history before validation
+    validation_users: np.ndarray
+    validation_items: np.ndarray
+    train_plus_validation: Interactions  # history before test
+    test_users: np.ndarray
+    test_items: np.ndarray
+
+
+def leave_last_out(data: Interactions, min_interactions: int = 3) -> Split:
+    """Split each eligible user's last purchase for test and the one before for validation."""
+    order = np.lexsort((np.arange(len(data.user)), data.day, data.user))
+    user, item = data.user[order], data.item[order]
+    counts = np.bincount(user, minlength=data.n_users)
+    last = np.r_[user[1:] != user[:-1], True]  # last row of each user
+    second = np.r_[last[1:], False] & ~last
+    eligible = counts[user] >= min_interactions
+    test_rows = order[last & eligible]
+    validation_rows = order[second & eligible]
+    before_test = np.ones(len(data.user), bool)
+    before_test[test_rows] = False
+    before_validation = before_test.copy()
+    before_validation[validation_rows] = False
+    return Split(
+        train=data.take(before_validation),
+        validation_users=data.user[validation_rows],
+        validation_items=data.item[validation_rows],
+        train_plus_validation=data.take(before_test),
+        test_users=data.user[test_rows],
+        test_items=data.item[test_rows],
+    )
+
+
+Scorer = Callable[[Interactions, np.ndarray], np.ndarray]
+
+
+def evaluate(
+    score: Scorer,
+    history: Interactions,
+    users: np.ndarray,
+    held_out: np.ndarray,
+    *,
+    repeat_purchase: bool = False,
+    k: int = 20,
+    block: int = 2048,
+) -> dict:
+    """Rank the catalogue for `users` given `history` and measure against `held_out`."""
+    ranked = np.zeros((len(users), min(k, history.n_items)), dtype=np.int64)
+    seen = SeenItems(history) if not repeat_purchase else None
+    for start in range(0, len(users), block):
+        chunk = users[start : start + block]
+        scores = score(history, chunk)
+        exclude = seen.mask(chunk) if seen is not None else None
+        ranked[start : start + len(chunk)] = top_k(scores, k, exclude)
+    return ranking_report(ranked, held_out, history.n_items)
+
+
+class SeenItems:
+    """Which items each user already has, as a boolean mask for a block of users."""
+
+    def __init__(self, history: Interactions):
+        order = np.argsort(history.user, kind="stable")
+        self.user = history.user[order]
+        self.item = history.item[order]
+        self.n_items = history.n_items
+
+    def mask(self, users: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(users), self.n_items), dtype=bool)
+        starts = np.searchsorted(self.user, users, side="left")
+        ends = np.searchsorted(self.user, users, side="right")
+        lengths = ends - starts
+        rows = np.repeat(np.arange(len(users)), lengths)
+        index = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)] or [[]])
+        out[rows, self.item[index.astype(np.int64)]] = True
+        return out

@@ -1,0 +1,109 @@
+"""The whole path of the first model kind: train, gate, register, infer, serve."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from mlops.models import ModelVersion, RegistryEvent, Run, ServedBatch
+from mlops.runs import run_request
+from recommender.models import Recommendation
+from recommender.selectors import recommendations_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def train(**options):
+    run = run_request(kind="recommender", type=Run.Type.TRAIN, options=options)
+    run.refresh_from_db()
+    return run
+
+
+def infer():
+    run = run_request(kind="recommender", type=Run.Type.INFER)
+    run.refresh_from_db()
+    return run
+
+
+def test_training_registers_a_champion_that_beats_popularity(shop):
+    run = train()
+
+    assert run.state == Run.State.SUCCEEDED, run.error
+    assert run.progress == 100
+    assert run.device.startswith("tensorflow on CPU")
+    version = ModelVersion.objects.get(run=run)
+    assert version.algorithm == "category-popularity"
+    assert version.status == ModelVersion.Status.CHAMPION
+    assert version.metrics["ndcg@10"] > version.baselines["popularity"]["ndcg@10"]
+    assert set(version.metrics) == {"hr@10", "ndcg@10", "recall@20", "coverage"}
+    assert version.protocol["test_customers"] == 40
+    assert version.data_fingerprint["rows"] == 240
+    assert len(version.artifact_sha256) == 64
+    assert version.events.filter(action=RegistryEvent.Action.PROMOTED).exists()
+
+
+def test_second_training_is_gated_against_the_remeasured_champion(shop):
+    first = ModelVersion.objects.get(run=train())
+    second = ModelVersion.objects.get(run=train())
+
+    # Same data, same configuration: equal metrics, and a tie does not promote.
+    assert second.metrics == first.metrics
+    first.refresh_from_db()
+    assert first.status == ModelVersion.Status.CHAMPION
+    assert second.status == ModelVersion.Status.CHALLENGER
+    assert "Did not beat the current champion" in second.status_reason
+
+
+def test_model_report_json_has_the_design_fields(shop, capsys):
+    train()
+    call_command("model_report", "--json")
+    report = json.loads(capsys.readouterr().out)
+
+    assert [e["kind"] for e in report] == ["recommender"]
+    entry = report[0]
+    assert set(entry) == {
+        "kind", "version", "status", "algorithm", "trained_at", "protocol", "metrics",
+        "baselines",
+    }
+    assert set(entry["baselines"]["popularity"]) == set(entry["metrics"])
+
+
+def test_inference_serves_top_twenty_without_what_was_bought(shop):
+    users, products = shop
+    train()
+    run = infer()
+
+    assert run.state == Run.State.SUCCEEDED, run.error
+    batch = ServedBatch.objects.get(state=ServedBatch.State.ACTIVE)
+    customer = users[0]
+    served = list(recommendations_for(customer))
+    bought = set(customer.orders.values_list("lines__product_id", flat=True))
+    assert [r.rank for r in served] == list(range(1, len(served) + 1))
+    assert len(served) == min(20, len(products) - len(bought))
+    assert not bought & {r.product_id for r in served}
+    assert all(r.batch_id == batch.pk for r in served)
+    favourite = products[0].category  # shopper0 favours category 0
+    assert served[0].product.category == favourite
+    assert "where you shop" in served[0].reason
+
+
+def test_a_new_inference_swaps_the_whole_set(shop):
+    train()
+    first = infer()
+    first_batch = ServedBatch.objects.get(run=first)
+    second = infer()
+
+    first_batch.refresh_from_db()
+    assert first_batch.state == ServedBatch.State.SUPERSEDED
+    assert not Recommendation.objects.filter(batch=first_batch).exists()
+    active = ServedBatch.objects.get(state=ServedBatch.State.ACTIVE)
+    assert active.run_id == second.pk
+    assert Recommendation.objects.filter(batch=active).count() == active.rows > 0
+
+
+def test_training_without_enough_history_fails_with_a_clear_error(db):
+    run = train()
+    assert run.state == Run.State.FAILED
+    assert "Not enough purchase history" in run.message
+    assert run.attempts >= 1
+    assert not ModelVersion.objects.exists()
