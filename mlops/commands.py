@@ -21,9 +21,13 @@ class RunCommand(BaseCommand):
             "--wait", action="store_true", help="Show progress until the run ends."
         )
         parser.add_argument(
-            "--options", default="{}", help="JSON object of run options (e.g. a tuning grid)."
+            "--options",
+            default="{}",
+            help="JSON object of run options (e.g. a tuning grid).",
         )
-        parser.add_argument("--timeout", type=float, default=0, help="Seconds to wait (0: no limit).")
+        parser.add_argument(
+            "--timeout", type=float, default=0, help="Seconds to wait (0: no limit)."
+        )
 
     def handle(self, *args, kind, wait, options, timeout, **rest):
         try:
@@ -39,7 +43,9 @@ class RunCommand(BaseCommand):
                 f"Model kind {missing[0]!r} is not available yet; available: "
                 f"{', '.join(available_kinds())}."
             )
-        runs = [run_request(kind=k, type=self.run_type, options=run_options) for k in kinds]
+        runs = [
+            run_request(kind=k, type=self.run_type, options=run_options) for k in kinds
+        ]
         for run in runs:
             self.stdout.write(f"Queued {run}.")
         if wait:
@@ -53,8 +59,13 @@ class RunCommand(BaseCommand):
         from tqdm import tqdm
 
         started = time.monotonic()
-        with tqdm(total=100, desc=f"{run.type} {run.kind}", unit="%", file=self.stderr._out,
-                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
+        with tqdm(
+            total=100,
+            desc=f"{run.type} {run.kind}",
+            unit="%",
+            file=self.stderr._out,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        ) as bar:
             while True:
                 run.refresh_from_db()
                 bar.n = round(run.progress, 1)

@@ -12,9 +12,11 @@ from .registry import artifact_read
 
 
 class ModelLoader:
+    """Cache the newest loaded version of each kind; reload when another is asked for."""
+
     def __init__(self):
         self._lock = threading.Lock()
-        self._by_version: dict[int, object] = {}
+        self._by_kind: dict[str, tuple[int, object]] = {}
 
     def get(self, kind: str):
         """Return (version, loaded model) of the kind's champion, or (None, None)."""
@@ -26,26 +28,20 @@ class ModelLoader:
         return version, self.get_version(version)
 
     def get_version(self, version: ModelVersion):
+        """Return the loaded model of `version`, verified against its checksum."""
         with self._lock:
-            model = self._by_version.get(version.pk)
-            if model is None:
-                model = get_kind(version.kind).load(version.algorithm, artifact_read(version))
-                # Keep only the newest version of each kind in memory.
-                self._by_version = {
-                    pk: m
-                    for pk, m in self._by_version.items()
-                    if getattr(m, "_ecomsite_kind", None) != version.kind
-                }
-                try:
-                    model._ecomsite_kind = version.kind
-                except AttributeError:
-                    pass
-                self._by_version[version.pk] = model
+            cached = self._by_kind.get(version.kind)
+            if cached and cached[0] == version.pk:
+                return cached[1]
+            model = get_kind(version.kind).load(
+                version.algorithm, artifact_read(version)
+            )
+            self._by_kind[version.kind] = (version.pk, model)
             return model
 
     def clear(self) -> None:
         with self._lock:
-            self._by_version.clear()
+            self._by_kind.clear()
 
 
 champions = ModelLoader()

@@ -62,7 +62,8 @@ class Run(models.Model):
         indexes = [models.Index(fields=["kind", "type", "state"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(progress__gte=0) & Q(progress__lte=100), name="run_progress_range"
+                condition=Q(progress__gte=0) & Q(progress__lte=100),
+                name="run_progress_range",
             ),
         ]
 
@@ -122,7 +123,9 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["kind", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "version"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "version"], name="model_version_unique"
+            ),
             models.UniqueConstraint(
                 fields=["kind"],
                 condition=Q(status="champion"),
@@ -157,7 +160,9 @@ class RegistryEvent(models.Model):
         ROLLED_BACK = "rolled_back", "Rolled back"
         RETIRED = "retired", "Retired"
 
-    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="events")
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="events"
+    )
     action = models.CharField(max_length=16, choices=Action.choices)
     reason = models.TextField()
     user = models.ForeignKey(
@@ -189,8 +194,12 @@ class ServedBatch(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="served_batches"
     )
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="served_batch")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.BUILDING)
+    run = models.OneToOneField(
+        Run, on_delete=models.CASCADE, related_name="served_batch"
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.BUILDING
+    )
     total_chunks = models.PositiveIntegerField(default=0)
     rows = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -200,7 +209,9 @@ class ServedBatch(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind"], condition=Q(state="active"), name="one_active_batch_per_kind"
+                fields=["kind"],
+                condition=Q(state="active"),
+                name="one_active_batch_per_kind",
             ),
         ]
 
@@ -211,7 +222,9 @@ class ServedBatch(models.Model):
 class InferenceChunk(models.Model):
     """One slice of a batch inference (a range of customers or products)."""
 
-    batch = models.ForeignKey(ServedBatch, on_delete=models.CASCADE, related_name="chunks")
+    batch = models.ForeignKey(
+        ServedBatch, on_delete=models.CASCADE, related_name="chunks"
+    )
     index = models.PositiveIntegerField()
     keys = models.JSONField(help_text="Primary keys this chunk covers.")
     done = models.BooleanField(default=False)
@@ -221,7 +234,9 @@ class InferenceChunk(models.Model):
     class Meta:
         ordering = ["batch", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "index"], name="inference_chunk_unique"),
+            models.UniqueConstraint(
+                fields=["batch", "index"], name="inference_chunk_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -112,34 +112,47 @@ def version_register(
         _event(version, RegistryEvent.Action.REGISTERED, f"Trained by run {run.pk}.")
         metric = spec.primary_metric
         if beats_baseline and beats_champion:
-            _promote(version, "Beat the best baseline and the current champion on "
-                     f"{metric} ({_fmt(model.metrics, metric)} vs baseline "
-                     f"{_fmt(best.metrics if best else {}, metric)}, champion "
-                     f"{_fmt(champion_metrics or {}, metric)}).")
+            _promote(
+                version,
+                "Beat the best baseline and the current champion on "
+                f"{metric} ({_fmt(model.metrics, metric)} vs baseline "
+                f"{_fmt(best.metrics if best else {}, metric)}, champion "
+                f"{_fmt(champion_metrics or {}, metric)}).",
+            )
             return version
         if not beats_baseline:
-            reason = (f"Lost to baseline {best_name} on {metric}: "
-                      f"{_fmt(model.metrics, metric)} vs {_fmt(best.metrics, metric)}.")
+            reason = (
+                f"Lost to baseline {best_name} on {metric}: "
+                f"{_fmt(model.metrics, metric)} vs {_fmt(best.metrics, metric)}."
+            )
         else:
-            reason = (f"Did not beat the current champion v{champion.version} on {metric} "
-                      f"re-measured on the same data: {_fmt(model.metrics, metric)} vs "
-                      f"{_fmt(champion_metrics, metric)}.")
+            reason = (
+                f"Did not beat the current champion v{champion.version} on {metric} "
+                f"re-measured on the same data: {_fmt(model.metrics, metric)} vs "
+                f"{_fmt(champion_metrics, metric)}."
+            )
         version.status_reason = reason
         version.save(update_fields=["status_reason"])
         _event(version, RegistryEvent.Action.KEPT_AS_CHALLENGER, reason)
 
-    if best is not None and not beats_baseline and (
-        champion_metrics is None or is_better(spec, best.metrics, champion_metrics)
+    if (
+        best is not None
+        and not beats_baseline
+        and (
+            champion_metrics is None or is_better(spec, best.metrics, champion_metrics)
+        )
     ):
         _register_serving_baseline(spec, run, outcome, best_name, best, common)
     return version
 
 
-def _register_serving_baseline(spec, run, outcome, best_name, best, common) -> ModelVersion:
+def _register_serving_baseline(
+    spec, run, outcome, best_name, best, common
+) -> ModelVersion:
     name, digest = artifact_write(kind=spec.kind, run_id=run.pk, candidate=best)
-    others = {
-        n: c.metrics for n, c in outcome.baselines.items() if n != best_name
-    } | {outcome.model.algorithm: outcome.model.metrics}
+    others = {n: c.metrics for n, c in outcome.baselines.items() if n != best_name} | {
+        outcome.model.algorithm: outcome.model.metrics
+    }
     with transaction.atomic():
         version = _create_version(
             algorithm=best.algorithm,
@@ -152,8 +165,11 @@ def _register_serving_baseline(spec, run, outcome, best_name, best, common) -> M
             **common,
         )
         _event(version, RegistryEvent.Action.REGISTERED, f"Baseline of run {run.pk}.")
-        _promote(version, f"Baseline {best_name} beat the trained model "
-                 f"{outcome.model.algorithm} on {spec.primary_metric}; the baseline serves.")
+        _promote(
+            version,
+            f"Baseline {best_name} beat the trained model "
+            f"{outcome.model.algorithm} on {spec.primary_metric}; the baseline serves.",
+        )
     return version
 
 
@@ -171,7 +187,9 @@ def _fmt(metrics: dict, metric: str) -> str:
 
 
 def _event(version, action, reason, user=None) -> None:
-    RegistryEvent.objects.create(version=version, action=action, reason=reason, user=user)
+    RegistryEvent.objects.create(
+        version=version, action=action, reason=reason, user=user
+    )
 
 
 def _promote(version: ModelVersion, reason: str, user=None) -> None:
@@ -227,4 +245,3 @@ def version_rollback(*, kind: str, user, reason: str) -> ModelVersion:
     _promote(previous, f"Rolled back by {user} from v{current.version}: {reason}", user)
     _event(current, RegistryEvent.Action.ROLLED_BACK, f"By {user}: {reason}", user)
     return previous
-

@@ -18,21 +18,30 @@ def run_request(*, kind: str, type: str, user=None, options: dict | None = None)
     """Create a queued run and hand it to a worker once the transaction commits."""
     from . import tasks
 
-    run = Run.objects.create(kind=kind, type=type, requested_by=user, options=options or {})
+    run = Run.objects.create(
+        kind=kind, type=type, requested_by=user, options=options or {}
+    )
     task = tasks.train_model if type == Run.Type.TRAIN else tasks.start_inference
     transaction.on_commit(lambda: task.delay(run.pk))
     return run
 
 
-def run_claim(run_id: int) -> Run | None:
-    """Take a run for this worker, or return None if it is done or alive elsewhere.
+class RunBusy(Exception):
+    """The run is being worked on by a live worker; try again later."""
 
-    A run left `running` by a worker that died (stale heartbeat) is taken over. A run
-    that has been attempted too often is failed instead: a poison task must stop.
+
+def run_claim(run_id: int) -> Run | None:
+    """Take a run for this worker; return None if it is finished (or just failed).
+
+    A run left `running` by a worker that died (stale heartbeat) is taken over; one
+    whose heartbeat is fresh raises RunBusy. A run that has been attempted too often
+    is failed instead: a poison task must stop.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.MLOPS_RUN_STALE_SECONDS)
-    claimable = Q(state=Run.State.QUEUED) | Q(state=Run.State.RUNNING, heartbeat_at__lt=stale)
+    claimable = Q(state=Run.State.QUEUED) | Q(
+        state=Run.State.RUNNING, heartbeat_at__lt=stale
+    )
     claimed = Run.objects.filter(claimable, pk=run_id).update(
         state=Run.State.RUNNING,
         attempts=F("attempts") + 1,
@@ -41,10 +50,16 @@ def run_claim(run_id: int) -> Run | None:
         error="",
     )
     if not claimed:
+        state = Run.objects.filter(pk=run_id).values_list("state", flat=True).first()
+        if state == Run.State.RUNNING:
+            raise RunBusy(f"Run {run_id} is alive on another worker.")
         return None
     run = Run.objects.get(pk=run_id)
     if run.attempts > settings.MLOPS_MAX_ATTEMPTS:
-        run_fail(run.pk, f"Gave up after {run.attempts - 1} attempts (worker lost each time).")
+        run_fail(
+            run.pk,
+            f"Gave up after {run.attempts - 1} attempts (worker lost each time).",
+        )
         return None
     run_log(run.pk, f"attempt {run.attempts} started")
     return run
@@ -115,6 +130,7 @@ def run_fail(run_id: int, error: BaseException | str) -> None:
 def run_requeue(run_id: int, error: BaseException) -> None:
     """Put a run back in the queue after an error, for the task's next retry."""
     Run.objects.filter(pk=run_id).update(
-        state=Run.State.QUEUED, error="".join(traceback.format_exception(error))[-LOG_LIMIT:]
+        state=Run.State.QUEUED,
+        error="".join(traceback.format_exception(error))[-LOG_LIMIT:],
     )
     run_log(run_id, f"error, will retry: {type(error).__name__}: {error}")

@@ -80,7 +80,9 @@ def inference_start(run_id: int) -> list[int]:
         size = int(run.options.get("chunk_size", settings.MLOPS_INFERENCE_CHUNK_SIZE))
         with transaction.atomic():
             batch = ServedBatch.objects.create(
-                kind=run.kind, model_version=version, run=run,
+                kind=run.kind,
+                model_version=version,
+                run=run,
                 total_chunks=(len(keys) + size - 1) // size,
             )
             InferenceChunk.objects.bulk_create(
@@ -134,7 +136,9 @@ def inference_finalize(batch_id: int) -> None:
             .filter(kind=batch.kind, state=ServedBatch.State.ACTIVE)
             .values_list("pk", flat=True)
         )
-        ServedBatch.objects.filter(pk__in=old).update(state=ServedBatch.State.SUPERSEDED)
+        ServedBatch.objects.filter(pk__in=old).update(
+            state=ServedBatch.State.SUPERSEDED
+        )
         total = sum(batch.chunks.values_list("rows", flat=True))
         ServedBatch.objects.filter(pk=batch.pk).update(
             state=ServedBatch.State.ACTIVE, rows=total, activated_at=timezone.now()
@@ -152,7 +156,9 @@ def inference_finalize(batch_id: int) -> None:
 
 def inference_abandon(run_id: int) -> None:
     """Mark a failed run's unfinished batch abandoned and drop its rows."""
-    batch = ServedBatch.objects.filter(run_id=run_id, state=ServedBatch.State.BUILDING).first()
+    batch = ServedBatch.objects.filter(
+        run_id=run_id, state=ServedBatch.State.BUILDING
+    ).first()
     if batch is None:
         return
     ServedBatch.objects.filter(pk=batch.pk).update(state=ServedBatch.State.ABANDONED)

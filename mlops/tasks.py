@@ -15,7 +15,10 @@ RETRY = dict(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=
 
 def _retry_or_fail(task, run_id: int, exc: Exception, *, requeue: bool = True) -> None:
     """Retry the task with back-off, or fail its run once attempts are used up."""
-    if isinstance(exc, RunRefused) or task.request.retries + 1 >= settings.MLOPS_MAX_ATTEMPTS:
+    if (
+        isinstance(exc, RunRefused)
+        or task.request.retries + 1 >= settings.MLOPS_MAX_ATTEMPTS
+    ):
         runs.run_fail(run_id, exc)
         services.inference_abandon(run_id)
         return
@@ -26,11 +29,18 @@ def _retry_or_fail(task, run_id: int, exc: Exception, *, requeue: bool = True) -
     raise task.retry(exc=exc, countdown=min(60, 5 * 2**task.request.retries))
 
 
+def _check_later(task, run_id: int) -> None:
+    """A duplicate delivery of a live run: look again once its heartbeat could be stale."""
+    task.apply_async((run_id,), countdown=settings.MLOPS_RUN_STALE_SECONDS)
+
+
 @shared_task(name="mlops.tasks.train_model", **RETRY)
 def train_model(self, run_id: int) -> None:
     """Train, evaluate and register one model version for the run."""
     try:
         services.training_execute(run_id)
+    except runs.RunBusy:
+        _check_later(train_model, run_id)
     except Exception as exc:
         _retry_or_fail(self, run_id, exc)
 
@@ -40,6 +50,9 @@ def start_inference(self, run_id: int) -> None:
     """Split a batch inference into chunks and fan them out to the workers."""
     try:
         pending = services.inference_start(run_id)
+    except runs.RunBusy:
+        _check_later(start_inference, run_id)
+        return
     except Exception as exc:
         _retry_or_fail(self, run_id, exc)
         return

@@ -51,8 +51,13 @@ class RecommenderKind:
                 f"3 or more purchases; at least {MIN_TEST_CUSTOMERS} are needed."
             )
         repeat = settings.SHOP_REPEAT_PURCHASE
-        half_lives = [float(h) for h in context.options.get("half_lives", DEFAULT_HALF_LIVES)]
-        weights = [float(w) for w in context.options.get("global_weights", DEFAULT_GLOBAL_WEIGHTS)]
+        half_lives = [
+            float(h) for h in context.options.get("half_lives", DEFAULT_HALF_LIVES)
+        ]
+        weights = [
+            float(w)
+            for w in context.options.get("global_weights", DEFAULT_GLOBAL_WEIGHTS)
+        ]
         configs = list(grid(half_lives, weights))
         tracker = ProgressTracker(context.progress, len(configs) + len(half_lives) + 2)
         context.log(
@@ -71,39 +76,58 @@ class RecommenderKind:
 
         def validate(model):
             model.fit(split.train)
-            return evaluate(model.score, split.train, split.validation_users,
-                            split.validation_items, repeat_purchase=repeat)
+            return evaluate(
+                model.score,
+                split.train,
+                split.validation_users,
+                split.validation_items,
+                repeat_purchase=repeat,
+            )
 
         step = 0
         best_cfg, best_val = None, None
         for half_life, weight in configs:
             metrics = validate(make_category(half_life, weight))
-            if best_val is None or metrics[self.primary_metric] > best_val[self.primary_metric]:
+            if (
+                best_val is None
+                or metrics[self.primary_metric] > best_val[self.primary_metric]
+            ):
                 best_cfg, best_val = (half_life, weight), metrics
             step += 1
             tracker.update(step, f"tuned half-life {half_life:g}, weight {weight:g}")
         best_pop, best_pop_val = None, None
         for half_life in half_lives:
             metrics = validate(RecentPopularity(half_life))
-            if best_pop_val is None or metrics[self.primary_metric] > best_pop_val[self.primary_metric]:
+            if (
+                best_pop_val is None
+                or metrics[self.primary_metric] > best_pop_val[self.primary_metric]
+            ):
                 best_pop, best_pop_val = half_life, metrics
             step += 1
             tracker.update(step, f"tuned baseline half-life {half_life:g}")
 
         def test_and_refit(model, hyperparameters):
             model.fit(split.train_plus_validation)
-            metrics = evaluate(model.score, split.train_plus_validation, split.test_users,
-                               split.test_items, repeat_purchase=repeat)
+            metrics = evaluate(
+                model.score,
+                split.train_plus_validation,
+                split.test_users,
+                split.test_items,
+                repeat_purchase=repeat,
+            )
             model.fit(frame.interactions)  # serve what all the data says
-            artifact = model.to_bytes(product_ids=frame.product_ids,
-                                      category_ids=frame.category_ids)
+            artifact = model.to_bytes(
+                product_ids=frame.product_ids, category_ids=frame.category_ids
+            )
             return Candidate(model.algorithm, metrics, artifact, "npz", hyperparameters)
 
         chosen = test_and_refit(
             make_category(*best_cfg),
             {"half_life_days": best_cfg[0], "global_weight": best_cfg[1]},
         )
-        baseline = test_and_refit(RecentPopularity(best_pop), {"half_life_days": best_pop})
+        baseline = test_and_refit(
+            RecentPopularity(best_pop), {"half_life_days": best_pop}
+        )
         tracker.update(step + 1, "measured on the test split", force=True)
 
         champion_metrics = None
@@ -138,8 +162,13 @@ class RecommenderKind:
         else:
             model = RecentPopularity(params.get("half_life_days", 30.0))
         model.fit(split.train_plus_validation)
-        return evaluate(model.score, split.train_plus_validation, split.test_users,
-                        split.test_items, repeat_purchase=repeat)
+        return evaluate(
+            model.score,
+            split.train_plus_validation,
+            split.test_users,
+            split.test_items,
+            repeat_purchase=repeat,
+        )
 
     # --- serving ----------------------------------------------------------------
     def load(self, algorithm: str, artifact: bytes) -> ServedModel:
@@ -153,7 +182,9 @@ class RecommenderKind:
         """Write the top 20 for each customer in `keys`, replacing what the batch had."""
         history, users = self._history(model, keys)
         scores = model.model.score(history, users)
-        exclude = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history).mask(users)
+        exclude = (
+            None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history).mask(users)
+        )
         ranked = top_k(scores, TOP_N, exclude)
         affinity_owner = isinstance(model.model, CategoryPopularity)
         bought_categories = self._bought_categories(model, history, len(keys))
@@ -164,17 +195,31 @@ class RecommenderKind:
                 score = float(scores[row, item])
                 if not np.isfinite(score):
                     continue
-                category_index = int(model.model.item_category[item]) if affinity_owner else -1
+                category_index = (
+                    int(model.model.item_category[item]) if affinity_owner else -1
+                )
                 if affinity_owner and category_index in bought_categories[row]:
                     name = names.get(int(model.category_ids[category_index]), "")
-                    reason = f"Popular in {name}, where you shop" if name else "Popular now"
+                    reason = (
+                        f"Popular in {name}, where you shop" if name else "Popular now"
+                    )
                 else:
                     reason = "Popular right now"
-                rows.append((batch_id, customer_id, rank, int(model.product_ids[item]),
-                             score, reason))
+                rows.append(
+                    (
+                        batch_id,
+                        customer_id,
+                        rank,
+                        int(model.product_ids[item]),
+                        score,
+                        reason,
+                    )
+                )
         Recommendation.objects.filter(batch_id=batch_id, customer_id__in=keys).delete()
         return bulk_insert(
-            Recommendation, ["batch", "customer", "rank", "product", "score", "reason"], rows
+            Recommendation,
+            ["batch", "customer", "rank", "product", "score", "reason"],
+            rows,
         )
 
     def _history(self, model: ServedModel, keys: list[int]):
@@ -186,18 +231,24 @@ class RecommenderKind:
             [int(frame.product_ids[i]) in item_map for i in data.item], dtype=bool
         )
         user = np.array(
-            [user_map[int(frame.customer_ids[u])] for u in data.user[known]], dtype=np.int64
+            [user_map[int(frame.customer_ids[u])] for u in data.user[known]],
+            dtype=np.int64,
         )
         item = np.array(
-            [item_map[int(frame.product_ids[i])] for i in data.item[known]], dtype=np.int64
+            [item_map[int(frame.product_ids[i])] for i in data.item[known]],
+            dtype=np.int64,
         )
-        history = Interactions(user, item, data.day[known], len(keys), len(model.product_ids))
+        history = Interactions(
+            user, item, data.day[known], len(keys), len(model.product_ids)
+        )
         return history, np.arange(len(keys))
 
     def _bought_categories(self, model, history: Interactions, n_users: int):
         bought: list[set[int]] = [set() for _ in range(n_users)]
         if isinstance(model.model, CategoryPopularity):
-            for user, item in zip(history.user.tolist(), history.item.tolist()):
+            for user, item in zip(
+                history.user.tolist(), history.item.tolist(), strict=True
+            ):
                 bought[user].add(int(model.model.item_category[item]))
         return bought
 

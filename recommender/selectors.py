@@ -52,7 +52,9 @@ def catalogue_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     product_ids = np.array([pk for pk, _ in rows], dtype=np.int64)
     category_ids = np.array(sorted({c or 0 for _, c in rows}) or [0], dtype=np.int64)
     category_index = {c: i for i, c in enumerate(category_ids.tolist())}
-    product_category = np.array([category_index[c or 0] for _, c in rows], dtype=np.int64)
+    product_category = np.array(
+        [category_index[c or 0] for _, c in rows], dtype=np.int64
+    )
     return product_ids, product_category, category_ids
 
 
@@ -80,7 +82,9 @@ def purchase_frame(*, customer_ids: list[int] | None = None) -> PurchaseFrame:
         n_users=len(users),
         n_items=len(product_ids),
     )
-    return PurchaseFrame(data, users, product_ids, product_category, category_ids, epoch)
+    return PurchaseFrame(
+        data, users, product_ids, product_category, category_ids, epoch
+    )
 
 
 def customers_to_score() -> list[int]:

@@ -15,7 +15,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ecomsite-test-media-"))
 ARTIFACTS_ROOT = Path(
-    env.str("ARTIFACTS_ROOT", default=tempfile.mkdtemp(prefix="ecomsite-test-artifacts-"))
+    env.str(
+        "ARTIFACTS_ROOT", default=tempfile.mkdtemp(prefix="ecomsite-test-artifacts-")
+    )
 )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -44,3 +46,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
+# Tasks record their own failures on the run; eager retries must re-run, not raise.
+CELERY_TASK_EAGER_PROPAGATES = False

@@ -1,5 +1,6 @@
 """The one place that sets up the compute device for a training or inference run."""
 
+import contextlib
 import os
 import random
 from dataclasses import dataclass
@@ -47,17 +48,16 @@ def _find_gpus(backend: str, cpu_threads: int) -> list[str]:
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
+        # RuntimeError: the runtime is already initialised in this process; keep it.
         for gpu in gpus:
-            try:
+            with contextlib.suppress(RuntimeError):
                 tf.config.experimental.set_memory_growth(gpu, True)
-            except RuntimeError:  # already initialised in this process
-                pass
         if cpu_threads:
-            try:
+            with contextlib.suppress(RuntimeError):
                 tf.config.threading.set_intra_op_parallelism_threads(cpu_threads)
-                tf.config.threading.set_inter_op_parallelism_threads(min(2, cpu_threads))
-            except RuntimeError:
-                pass
+                tf.config.threading.set_inter_op_parallelism_threads(
+                    min(2, cpu_threads)
+                )
         return [gpu.name for gpu in gpus]
     if backend == "jax":
         import jax
@@ -69,5 +69,7 @@ def _find_gpus(backend: str, cpu_threads: int) -> list[str]:
         if cpu_threads:
             torch.set_num_threads(cpu_threads)
         if torch.cuda.is_available():
-            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+            return [
+                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+            ]
     return []

@@ -46,6 +46,8 @@ class ProgressTracker:
         fraction = min(step / self.total_steps, 1.0)
         elapsed = now - self.started
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-        percent = self.start_percent + (self.end_percent - self.start_percent) * fraction
+        percent = (
+            self.start_percent + (self.end_percent - self.start_percent) * fraction
+        )
         self.last_sent = now
         self.sink(Progress(step, self.total_steps, round(percent, 2), eta, message))

@@ -81,7 +81,9 @@ def fit_with_early_stopping(
 def _split(x, y, sample_weight, fraction, seed):
     n = len(y) if not isinstance(y, dict) else len(next(iter(y.values())))
     if not 0 < fraction < 1 or n < 2:
-        raise ValueError("A validation split needs 0 < fraction < 1 and at least 2 rows.")
+        raise ValueError(
+            "A validation split needs 0 < fraction < 1 and at least 2 rows."
+        )
     order = np.random.default_rng(seed).permutation(n)
     n_val = max(1, int(round(n * fraction)))
     val, train = order[:n_val], order[n_val:]
@@ -94,5 +96,7 @@ def _split(x, y, sample_weight, fraction, seed):
         return np.asarray(data)[rows]
 
     weight_val = take(sample_weight, val)
-    validation = (take(x, val), take(y, val)) + ((weight_val,) if weight_val is not None else ())
+    validation = (take(x, val), take(y, val)) + (
+        (weight_val,) if weight_val is not None else ()
+    )
     return take(x, train), take(y, train), validation, take(sample_weight, train)

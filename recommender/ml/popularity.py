@@ -24,7 +24,9 @@ def decayed_counts(data: Interactions, half_life_days: float) -> np.ndarray:
 
 def _normalise(values: np.ndarray) -> np.ndarray:
     total = values.sum()
-    return values / total if total > 0 else np.full_like(values, 1.0 / max(len(values), 1))
+    return (
+        values / total if total > 0 else np.full_like(values, 1.0 / max(len(values), 1))
+    )
 
 
 @dataclass
@@ -43,8 +45,12 @@ class RecentPopularity:
         return np.broadcast_to(self.scores, (len(users), len(self.scores)))
 
     def to_bytes(self, **extra) -> bytes:
-        return _save(algorithm=self.algorithm, half_life_days=self.half_life_days,
-                     scores=self.scores, **extra)
+        return _save(
+            algorithm=self.algorithm,
+            half_life_days=self.half_life_days,
+            scores=self.scores,
+            **extra,
+        )
 
     @classmethod
     def from_arrays(cls, arrays) -> "RecentPopularity":
@@ -72,8 +78,9 @@ class CategoryPopularity:
 
     def fit(self, data: Interactions) -> "CategoryPopularity":
         counts = decayed_counts(data, self.half_life_days) + 1e-9
-        per_category = np.bincount(self.item_category, weights=counts,
-                                   minlength=self.n_categories)
+        per_category = np.bincount(
+            self.item_category, weights=counts, minlength=self.n_categories
+        )
         self.item_scores = counts / per_category[self.item_category]
         self.global_scores = _normalise(counts)
         self.category_prior = _normalise(per_category)
@@ -97,7 +104,9 @@ class CategoryPopularity:
     def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
         affinity = self.affinity(history, users)
         personal = affinity[:, self.item_category] * self.item_scores[None, :]
-        return (1 - self.global_weight) * personal + self.global_weight * self.global_scores
+        return (
+            1 - self.global_weight
+        ) * personal + self.global_weight * self.global_scores
 
     def to_bytes(self, **extra) -> bytes:
         return _save(

@@ -43,7 +43,7 @@ class Split:
 def leave_last_out(data: Interactions, min_interactions: int = 3) -> Split:
     """Split each eligible user's last purchase for test and the one before for validation."""
     order = np.lexsort((np.arange(len(data.user)), data.day, data.user))
-    user, item = data.user[order], data.item[order]
+    user = data.user[order]
     counts = np.bincount(user, minlength=data.n_users)
     last = np.r_[user[1:] != user[:-1], True]  # last row of each user
     second = np.r_[last[1:], False] & ~last
@@ -103,6 +103,8 @@ class SeenItems:
         ends = np.searchsorted(self.user, users, side="right")
         lengths = ends - starts
         rows = np.repeat(np.arange(len(users)), lengths)
-        index = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)] or [[]])
+        index = np.concatenate(
+            [np.arange(s, e) for s, e in zip(starts, ends, strict=True)] or [[]]
+        )
         out[rows, self.item[index.astype(np.int64)]] = True
         return out

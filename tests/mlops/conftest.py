@@ -17,12 +17,19 @@ def build_shop(*, customers=40, categories=4, per_category=6, purchases=6, seed=
     rng = np.random.default_rng(seed)
     cats = [Category.objects.create(name=f"Cat {c}") for c in range(categories)]
     products = Product.objects.bulk_create(
-        Product(sku=f"P{c}-{i}", name=f"Product {c}-{i}", category=cats[c],
-                price=Decimal("10.00"), stock_tracked=False)
+        Product(
+            sku=f"P{c}-{i}",
+            name=f"Product {c}-{i}",
+            category=cats[c],
+            price=Decimal("10.00"),
+            stock_tracked=False,
+        )
         for c in range(categories)
         for i in range(per_category)
     )
-    by_category = [products[c * per_category : (c + 1) * per_category] for c in range(categories)]
+    by_category = [
+        products[c * per_category : (c + 1) * per_category] for c in range(categories)
+    ]
     users = User.objects.bulk_create(
         User(username=f"shopper{u}", password="!") for u in range(customers)
     )
@@ -31,11 +38,19 @@ def build_shop(*, customers=40, categories=4, per_category=6, purchases=6, seed=
     for u, user in enumerate(users):
         favourite = u % categories
         for n in range(purchases):
-            category = favourite if rng.random() < 0.85 else int(rng.integers(categories))
+            category = (
+                favourite if rng.random() < 0.85 else int(rng.integers(categories))
+            )
             weights = np.arange(per_category, 0, -1, dtype=float)
-            item = by_category[category][rng.choice(per_category, p=weights / weights.sum())]
-            order = Order(number=f"T{u}-{n}", customer=user, status=Order.Status.COMPLETED,
-                          placed_at=start + timedelta(days=n * 9 + u % 5, hours=u % 24))
+            item = by_category[category][
+                rng.choice(per_category, p=weights / weights.sum())
+            ]
+            order = Order(
+                number=f"T{u}-{n}",
+                customer=user,
+                status=Order.Status.COMPLETED,
+                placed_at=start + timedelta(days=n * 9 + u % 5, hours=u % 24),
+            )
             orders.append(order)
             lines.append((order, item))
     Order.objects.bulk_create(orders)

@@ -10,7 +10,7 @@ from mlops.runs import run_request
 from recommender.models import Recommendation
 from recommender.selectors import recommendations_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def train(**options):
@@ -62,7 +62,13 @@ def test_model_report_json_has_the_design_fields(shop, capsys):
     assert [e["kind"] for e in report] == ["recommender"]
     entry = report[0]
     assert set(entry) == {
-        "kind", "version", "status", "algorithm", "trained_at", "protocol", "metrics",
+        "kind",
+        "version",
+        "status",
+        "algorithm",
+        "trained_at",
+        "protocol",
+        "metrics",
         "baselines",
     }
     assert set(entry["baselines"]["popularity"]) == set(entry["metrics"])

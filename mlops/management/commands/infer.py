@@ -3,5 +3,7 @@ from mlops.models import Run
 
 
 class Command(RunCommand):
-    help = "Run batch inference of a kind's champion (or all) through the Celery workers."
+    help = (
+        "Run batch inference of a kind's champion (or all) through the Celery workers."
+    )
     run_type = Run.Type.INFER

@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--kind", choices=ModelKind.values)
-        parser.add_argument("--json", action="store_true", help="Print JSON (stable format).")
+        parser.add_argument(
+            "--json", action="store_true", help="Print JSON (stable format)."
+        )
 
     def handle(self, *args, kind, **options):
         report = model_report(kind=kind)

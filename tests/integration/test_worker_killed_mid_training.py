@@ -1,0 +1,62 @@
+"""A worker killed with SIGKILL mid-training: the run still ends with one version."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from celery import Celery
+from django.conf import settings
+
+from mlops.models import ModelVersion, Run
+from mlops.registry import artifact_read
+from tests.integration.conftest import wait_for
+from tests.mlops.conftest import build_shop
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+# A real but deliberately wide tuning grid, so that training lasts long enough to be
+# interrupted (about 3,000 configurations, ~10 s on the CI machine).
+GRID = {
+    "half_lives": [round(float(h), 2) for h in np.linspace(1, 365, 300)],
+    "global_weights": [round(w, 2) for w in np.linspace(0.0, 0.9, 10)],
+}
+
+
+def test_training_survives_a_worker_killed_mid_run(start_worker, redis_url):
+    build_shop(customers=300, categories=8, per_category=25, purchases=8)
+    run = Run.objects.create(kind="recommender", type=Run.Type.TRAIN, options=GRID)
+    # Redis hands an unacknowledged task to another worker after the visibility
+    # timeout; the run is taken over once its heartbeat is older than the stale limit.
+    fast_recovery = {"CELERY_VISIBILITY_TIMEOUT": "6", "MLOPS_RUN_STALE_SECONDS": "4"}
+    first = start_worker("first", **fast_recovery)
+    sender = Celery(broker=redis_url, set_as_current=False)
+    sender.conf.broker_transport_options = {"visibility_timeout": 6}
+    sender.send_task("mlops.tasks.train_model", args=[run.pk], queue="gpu")
+
+    def training_under_way():
+        run.refresh_from_db()
+        return run.state == Run.State.RUNNING and run.progress >= 10
+
+    wait_for(
+        training_under_way, timeout=120, what=f"training to start\n{first.output()}"
+    )
+    first.kill()
+    assert not ModelVersion.objects.exists()
+
+    second = start_worker("second", **fast_recovery)
+
+    def run_finished():
+        run.refresh_from_db()
+        return run.is_finished
+
+    wait_for(run_finished, timeout=180, what=f"the run to finish\n{second.output()}")
+    assert run.state == Run.State.SUCCEEDED, run.error + second.output()
+    assert run.attempts == 2
+    versions = ModelVersion.objects.filter(kind="recommender")
+    assert versions.count() == 1
+    version = versions.get()
+    assert version.run_id == run.pk
+    artifact_read(version)  # whole and matching its SHA-256
+    artifact_dir = Path(settings.ARTIFACTS_ROOT) / "recommender"
+    files = sorted(p.name for p in artifact_dir.iterdir())
+    assert not [name for name in files if name.startswith(".partial-")], files
