@@ -72,7 +72,9 @@ def check_image(
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"The image is too large to decode safely ({exc}).") from exc
+        raise ImageRejected(
+            f"The image is too large to decode safely ({exc})."
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageRejected("The file is not an image Pillow can read.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
@@ -95,7 +97,9 @@ def check_image(
 def _to_rgb(image: Image.Image) -> Image.Image:
     if getattr(image, "is_animated", False):
         image.seek(0)
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+    if image.mode in ("RGBA", "LA") or (
+        image.mode == "P" and "transparency" in image.info
+    ):
         return image.convert("RGBA")
     return image.convert("RGB")
 

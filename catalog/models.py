@@ -34,7 +34,10 @@ class Category(models.Model):
         decimal_places=3,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.999"))],
+        validators=[
+            MinValueValidator(Decimal("0.5")),
+            MaxValueValidator(Decimal("0.999")),
+        ],
         help_text="Target probability of not running out; empty: the parent's or the shop's.",
     )
 
@@ -52,7 +55,10 @@ class Category(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(default_service_level__isnull=True)
-                | Q(default_service_level__gte=Decimal("0.5"), default_service_level__lt=1),
+                | Q(
+                    default_service_level__gte=Decimal("0.5"),
+                    default_service_level__lt=1,
+                ),
                 name="category_service_level_range",
             ),
         ]
@@ -111,7 +117,10 @@ class Product(models.Model):
         decimal_places=3,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.999"))],
+        validators=[
+            MinValueValidator(Decimal("0.5")),
+            MaxValueValidator(Decimal("0.999")),
+        ],
         help_text="Target probability of not running out; empty: the category's default.",
     )
     launched_on = models.DateField(null=True, blank=True)
@@ -129,7 +138,9 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=Q(stock_on_hand__gte=0), name="product_stock_never_negative"
             ),
-            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="product_price_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(cost__isnull=True) | Q(cost__gte=0),
                 name="product_cost_not_negative",
@@ -160,9 +171,13 @@ def product_thumbnail_path(instance: "ProductImage", filename: str) -> str:
 class ProductImage(models.Model):
     """A validated picture of a product, with its dimensions, checksum and thumbnail."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images"
+    )
     image = models.ImageField(upload_to=product_image_path, max_length=300)
-    thumbnail = models.ImageField(upload_to=product_thumbnail_path, max_length=300, blank=True)
+    thumbnail = models.ImageField(
+        upload_to=product_thumbnail_path, max_length=300, blank=True
+    )
     width = models.PositiveIntegerField(editable=False)
     height = models.PositiveIntegerField(editable=False)
     format = models.CharField(max_length=10, editable=False)
@@ -199,7 +214,9 @@ class PriceChange(models.Model):
         PROMOTION = "promotion", "Promotion"
         COMPETITOR = "competitor", "Competitor"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="price_changes"
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default=default_currency)
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -214,7 +231,9 @@ class PriceChange(models.Model):
         ordering = ["product", "-effective_at"]
         indexes = [models.Index(fields=["product", "effective_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="price_change_not_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="price_change_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -239,7 +258,9 @@ class StockMovement(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     quantity = models.IntegerField()
     balance_after = models.IntegerField()
-    reference = models.CharField(max_length=100, blank=True, help_text="Order number, PO…")
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Order number, PO…"
+    )
     note = models.CharField(max_length=255, blank=True)
     occurred_at = models.DateTimeField()
     created_by = models.ForeignKey(

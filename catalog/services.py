@@ -12,7 +12,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from .images import CheckedImage, ImageRejected, check_image
-from .models import CATEGORY_PATH_SEPARATOR, Category, PriceChange, Product, ProductImage, StockMovement
+from .models import (
+    CATEGORY_PATH_SEPARATOR,
+    Category,
+    PriceChange,
+    Product,
+    ProductImage,
+    StockMovement,
+)
 
 
 class InsufficientStock(Exception):
@@ -97,7 +104,9 @@ def stock_record_movement(
     if kind == StockMovement.Kind.SALE and quantity > 0:
         quantity = -quantity
     if kind in (StockMovement.Kind.RESTOCK, StockMovement.Kind.RETURN) and quantity < 0:
-        raise ValidationError({"quantity": f"A {kind} adds stock; give a positive number."})
+        raise ValidationError(
+            {"quantity": f"A {kind} adds stock; give a positive number."}
+        )
     updated = Product.objects.filter(
         pk=product.pk, stock_on_hand__gte=-quantity if quantity < 0 else 0
     ).update(stock_on_hand=F("stock_on_hand") + quantity, updated_at=timezone.now())
@@ -144,7 +153,9 @@ def product_image_add(
 ) -> ImageAdded:
     """Validate and store a product image with its thumbnail; the same picture twice is kept once."""
     checked = validate_product_image(raw)
-    existing = ProductImage.objects.filter(product=product, checksum=checked.checksum).first()
+    existing = ProductImage.objects.filter(
+        product=product, checksum=checked.checksum
+    ).first()
     if existing:
         return ImageAdded(existing, created=False)
     if position is None:
@@ -159,7 +170,9 @@ def product_image_add(
         position=position,
         alt_text=alt_text or product.name[:255],
     )
-    image.image.save(f"image.{checked.extension}", ContentFile(checked.content), save=False)
+    image.image.save(
+        f"image.{checked.extension}", ContentFile(checked.content), save=False
+    )
     image.thumbnail.save("thumb.jpg", ContentFile(checked.thumbnail), save=False)
     image.save()
     return ImageAdded(image, created=True)

@@ -21,17 +21,23 @@ class SalesRecord(models.Model):
         IMPORT = "import", "Import"
         ORDERS = "orders", "Orders"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="sales_records")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="sales_records"
+    )
     period_start = models.DateField()
     frequency = models.CharField(max_length=1, choices=Frequency.choices)
     units = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    base_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    base_price = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True
+    )
     promo = models.FloatField(default=0.0)
     competitor_price = models.DecimalField(
         max_digits=12, decimal_places=4, null=True, blank=True
     )
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.IMPORT)
+    source = models.CharField(
+        max_length=8, choices=Source.choices, default=Source.IMPORT
+    )
 
     class Meta:
         ordering = ["product", "period_start"]
@@ -45,7 +51,8 @@ class SalesRecord(models.Model):
                 name="sales_record_units_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(promo__gte=0) & Q(promo__lte=1), name="sales_record_promo_share"
+                condition=Q(promo__gte=0) & Q(promo__lte=1),
+                name="sales_record_promo_share",
             ),
         ]
 

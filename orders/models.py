@@ -39,7 +39,9 @@ class Order(models.Model):
         related_name="orders",
     )
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SALE)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.SHOP)
     placed_at = models.DateTimeField()
     currency = models.CharField(max_length=3, default=default_currency)
@@ -69,7 +71,9 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveIntegerField()
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="order_lines"
+    )
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 
@@ -80,7 +84,9 @@ class OrderLine(models.Model):
             models.UniqueConstraint(
                 fields=["order", "line_number"], name="order_line_unique_number"
             ),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0), name="order_line_price_not_negative"
             ),

@@ -51,7 +51,9 @@ def order_place(*, customer, lines: list[CartLine], country: str = "") -> Order:
     now = timezone.now()
     currencies = {p.currency for p in products.values()}
     if len(currencies) > 1:
-        raise ValidationError({"product": "All products of an order must share a currency."})
+        raise ValidationError(
+            {"product": "All products of an order must share a currency."}
+        )
     order = Order.objects.create(
         number=new_order_number(),
         customer=customer,

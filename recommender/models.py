@@ -36,7 +36,11 @@ class BehaviourEvent(models.Model):
         related_name="behaviour_events",
     )
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     quantity = models.PositiveIntegerField(default=1)
     query = models.CharField(max_length=255, blank=True, help_text="Search text.")
@@ -45,8 +49,12 @@ class BehaviourEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "occurred_at"], name="event_customer_sequence"),
-            models.Index(fields=["product", "occurred_at"], name="event_product_series"),
+            models.Index(
+                fields=["customer", "occurred_at"], name="event_customer_sequence"
+            ),
+            models.Index(
+                fields=["product", "occurred_at"], name="event_product_series"
+            ),
             models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
         ]
         constraints = [
@@ -67,7 +75,9 @@ class Recommendation(models.Model):
         "mlops.ServedBatch", on_delete=models.CASCADE, related_name="recommendations"
     )
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="recommendations",
     )
     rank = models.PositiveSmallIntegerField()
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")

@@ -46,7 +46,10 @@ def test_own_price_change_updates_product_and_history():
     product.refresh_from_db()
     assert product.price == Decimal("8.50")
     change = product.price_changes.get()
-    assert (change.price, change.source) == (Decimal("8.50"), PriceChange.Source.PROMOTION)
+    assert (change.price, change.source) == (
+        Decimal("8.50"),
+        PriceChange.Source.PROMOTION,
+    )
 
 
 def test_competitor_price_is_recorded_but_not_applied():
@@ -70,11 +73,16 @@ def test_lead_time_and_service_level_inherit_from_category_then_shop(settings):
     root = CategoryFactory(default_lead_time_days=14)
     leaf = CategoryFactory(parent=root, default_service_level=Decimal("0.980"))
     inherits = ProductFactory(category=leaf)
-    own = ProductFactory(category=leaf, lead_time_days=3, service_level=Decimal("0.900"))
+    own = ProductFactory(
+        category=leaf, lead_time_days=3, service_level=Decimal("0.900")
+    )
     orphan = ProductFactory(category=None)
 
     assert product_lead_time_days(inherits) == 14
     assert product_service_level(inherits) == Decimal("0.980")
-    assert (product_lead_time_days(own), product_service_level(own)) == (3, Decimal("0.900"))
+    assert (product_lead_time_days(own), product_service_level(own)) == (
+        3,
+        Decimal("0.900"),
+    )
     assert product_lead_time_days(orphan) == 9
     assert product_service_level(orphan) == Decimal("0.9")

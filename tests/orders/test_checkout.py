@@ -21,7 +21,8 @@ def test_order_place_takes_stock_and_writes_ledger_and_events(customer):
     tea = ProductFactory(stock=2)
 
     order = order_place(
-        customer=customer, lines=[CartLine(mug.id, 2), CartLine(tea.id, 1), CartLine(mug.id, 1)]
+        customer=customer,
+        lines=[CartLine(mug.id, 2), CartLine(tea.id, 1), CartLine(mug.id, 1)],
     )
 
     mug.refresh_from_db()
@@ -33,10 +34,17 @@ def test_order_place_takes_stock_and_writes_ledger_and_events(customer):
         (tea.id, 1),
     ]
     assert order.total == 4 * mug.price
-    sales = StockMovement.objects.filter(kind=StockMovement.Kind.SALE, reference=order.number)
+    sales = StockMovement.objects.filter(
+        kind=StockMovement.Kind.SALE, reference=order.number
+    )
     assert sorted(sales.values_list("quantity", "balance_after")) == [(-3, 2), (-1, 1)]
-    events = BehaviourEvent.objects.filter(order=order, kind=BehaviourEvent.Kind.PURCHASE)
-    assert sorted(events.values_list("product_id", "quantity")) == [(mug.id, 3), (tea.id, 1)]
+    events = BehaviourEvent.objects.filter(
+        order=order, kind=BehaviourEvent.Kind.PURCHASE
+    )
+    assert sorted(events.values_list("product_id", "quantity")) == [
+        (mug.id, 3),
+        (tea.id, 1),
+    ]
 
 
 def test_order_place_writes_nothing_when_one_line_lacks_stock(customer):
@@ -44,7 +52,9 @@ def test_order_place_writes_nothing_when_one_line_lacks_stock(customer):
     scarce = ProductFactory(stock=1)
 
     with pytest.raises(InsufficientStock, match=scarce.sku):
-        order_place(customer=customer, lines=[CartLine(plenty.id, 1), CartLine(scarce.id, 2)])
+        order_place(
+            customer=customer, lines=[CartLine(plenty.id, 1), CartLine(scarce.id, 2)]
+        )
 
     plenty.refresh_from_db()
     assert plenty.stock_on_hand == 10
@@ -108,6 +118,6 @@ def test_fifty_concurrent_buyers_get_exactly_ten_units():
     assert Order.objects.count() == 10
     ledger = StockMovement.objects.filter(product=product)
     assert sum(ledger.values_list("quantity", flat=True)) == 0
-    assert sorted(ledger.filter(kind="sale").values_list("balance_after", flat=True)) == list(
-        range(10)
-    )
+    assert sorted(
+        ledger.filter(kind="sale").values_list("balance_after", flat=True)
+    ) == list(range(10))
