@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_ARGS ?= --seed 7
 SQLITE_TEST_DB := sqlite://:memory:
 
-.PHONY: venv demo demo-data run test test-sqlite test-postgres lint format bench clean
+.PHONY: venv demo test test-sqlite test-postgres lint format bench clean
 
 venv: $(VENV)/.installed
 
@@ -20,18 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-demo-data: venv
-	$(MANAGE) migrate --noinput
-	$(MANAGE) ensure_superuser --username admin --password admin
-	$(MANAGE) generate_demo_store $(DEMO_ARGS) --if-empty
-
-demo: demo-data
-	@echo
-	@echo "  Admin:      http://$(HOST):$(PORT)/admin/   (login: admin / admin)"
-	@echo "  API docs:   http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Customer:   demo / demo-password"
-	@echo
-	$(MANAGE) runserver $(HOST):$(PORT)
+demo: venv
+	HOST=$(HOST) PORT=$(PORT) DEMO_ARGS="$(DEMO_ARGS)" scripts/demo.sh
 
 test: venv lint
 	$(MANAGE) makemigrations --check --dry-run --settings=ecomsite.settings.test
@@ -45,7 +35,8 @@ test-sqlite: venv
 	else DATABASE_URL=$(SQLITE_TEST_DB) $(BIN)/pytest $(PYTEST_ARGS); fi
 
 test-postgres: venv
-	DATABASE_URL=$$TEST_DATABASE_URL $(BIN)/pytest -m "postgres or postgres_only" $(PYTEST_ARGS)
+	DATABASE_URL=$$TEST_DATABASE_URL $(BIN)/pytest -m "postgres or postgres_only" \
+	  -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
