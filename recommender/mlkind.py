@@ -22,6 +22,7 @@ from .models import Recommendation
 from .selectors import customers_to_score, purchase_frame
 
 TOP_N = 20
+SCORING_BLOCK = 1000  # customers scored at once: bounds memory to ~block × catalogue
 MIN_TEST_CUSTOMERS = 5
 DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
@@ -181,40 +182,29 @@ class RecommenderKind:
     def infer_chunk(self, *, model: ServedModel, keys: list[int], batch_id: int) -> int:
         """Write the top 20 for each customer in `keys`, replacing what the batch had."""
         history, users = self._history(model, keys)
-        scores = model.model.score(history, users)
-        exclude = (
-            None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history).mask(users)
-        )
-        ranked = top_k(scores, TOP_N, exclude)
-        affinity_owner = isinstance(model.model, CategoryPopularity)
+        seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history)
+        by_category = isinstance(model.model, CategoryPopularity)
         bought_categories = self._bought_categories(model, history, len(keys))
         names = dict(Category.objects.values_list("pk", "name"))
         rows = []
-        for row, customer_id in enumerate(keys):
-            for rank, item in enumerate(ranked[row], start=1):
-                score = float(scores[row, item])
-                if not np.isfinite(score):
-                    continue
-                category_index = (
-                    int(model.model.item_category[item]) if affinity_owner else -1
-                )
-                if affinity_owner and category_index in bought_categories[row]:
-                    name = names.get(int(model.category_ids[category_index]), "")
-                    reason = (
-                        f"Popular in {name}, where you shop" if name else "Popular now"
-                    )
-                else:
+        for start in range(0, len(users), SCORING_BLOCK):
+            block = users[start : start + SCORING_BLOCK]
+            scores = model.model.score(history, block)
+            ranked = top_k(scores, TOP_N, seen.mask(block) if seen else None)
+            for offset, items in enumerate(ranked):
+                row = start + offset
+                for rank, item in enumerate(items.tolist(), start=1):
+                    score = float(scores[offset, item])
+                    if not np.isfinite(score):
+                        continue
                     reason = "Popular right now"
-                rows.append(
-                    (
-                        batch_id,
-                        customer_id,
-                        rank,
-                        int(model.product_ids[item]),
-                        score,
-                        reason,
-                    )
-                )
+                    if by_category:
+                        category = int(model.model.item_category[item])
+                        name = names.get(int(model.category_ids[category]))
+                        if name and category in bought_categories[row]:
+                            reason = f"Popular in {name}, where you shop"
+                    product_id = int(model.product_ids[item])
+                    rows.append((batch_id, keys[row], rank, product_id, score, reason))
         Recommendation.objects.filter(batch_id=batch_id, customer_id__in=keys).delete()
         return bulk_insert(
             Recommendation,
