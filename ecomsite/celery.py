@@ -16,6 +16,11 @@ app.autodiscover_tasks()
 def make_embedded_broker_folders(sender, **kwargs):
     """Create the folders of the embedded filesystem broker when it is in use."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in (
+        "data_folder_in",
+        "data_folder_out",
+        "processed_folder",
+        "control_folder",
+    ):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
