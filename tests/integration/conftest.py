@@ -4,6 +4,7 @@ These need PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL); `.ci/run` 
 both. Without them the tests skip, except in CI where that is an error.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,19 +19,36 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
+def broker_from_env(variable: str) -> str:
+    url = os.environ.get(variable)
     if not url:
         if os.environ.get("CI"):
-            pytest.fail("CI must set TEST_REDIS_URL for the integration tests.")
-        pytest.skip("needs Redis: set TEST_REDIS_URL")
+            pytest.fail(f"CI must set {variable} for the integration tests.")
+        pytest.skip(f"needs a broker: set {variable}")
+    return url
+
+
+@pytest.fixture
+def redis_url():
+    url = broker_from_env("TEST_REDIS_URL")
     import redis
 
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
     client.flushdb()
+
+
+@pytest.fixture
+def amqp_url():
+    url = broker_from_env("TEST_AMQP_URL")
+    from kombu import Connection
+
+    with Connection(url) as connection:  # start clean: no tasks left from other runs
+        for queue in ("gpu", "default"):
+            with contextlib.suppress(Exception):
+                connection.SimpleQueue(queue).clear()
+    return url
 
 
 class Worker:
@@ -91,11 +109,11 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(redis_url):
+def start_worker():
     workers: list[Worker] = []
 
-    def start(name: str, **extra_env) -> Worker:
-        worker = Worker(redis_url, name, extra_env)
+    def start(broker_url: str, name: str, **extra_env) -> Worker:
+        worker = Worker(broker_url, name, extra_env)
         workers.append(worker)
         return worker
 

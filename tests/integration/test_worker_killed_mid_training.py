@@ -28,7 +28,7 @@ def test_training_survives_a_worker_killed_mid_run(start_worker, redis_url):
     # Redis hands an unacknowledged task to another worker after the visibility
     # timeout; the run is taken over once its heartbeat is older than the stale limit.
     fast_recovery = {"CELERY_VISIBILITY_TIMEOUT": "6", "MLOPS_RUN_STALE_SECONDS": "4"}
-    first = start_worker("first", **fast_recovery)
+    first = start_worker(redis_url, "first", **fast_recovery)
     sender = Celery(broker=redis_url, set_as_current=False)
     sender.conf.broker_transport_options = {"visibility_timeout": 6}
     sender.send_task("mlops.tasks.train_model", args=[run.pk], queue="gpu")
@@ -43,7 +43,7 @@ def test_training_survives_a_worker_killed_mid_run(start_worker, redis_url):
     first.kill()
     assert not ModelVersion.objects.exists()
 
-    second = start_worker("second", **fast_recovery)
+    second = start_worker(redis_url, "second", **fast_recovery)
 
     def run_finished():
         run.refresh_from_db()

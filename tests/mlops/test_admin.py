@@ -9,7 +9,9 @@ from tests.mlops.test_registry import outcome, register
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", ["run", "modelversion", "registryevent", "servedbatch"])
+@pytest.mark.parametrize(
+    "model", ["run", "modelversion", "registryevent", "servedbatch"]
+)
 def test_changelists_render(admin_client, model):
     register(outcome(0.3, 0.2))
     response = admin_client.get(reverse(f"admin:mlops_{model}_changelist"))
@@ -45,7 +47,9 @@ def test_promote_from_the_admin_needs_a_reason_and_is_audited(admin_client, admi
     response = admin_client.post(url, {"reason": "wins the online test"})
     assert response.status_code == 302
     assert ModelVersion.objects.get(status="champion") == second
-    event = RegistryEvent.objects.get(version=second, action="promoted", user=admin_user)
+    event = RegistryEvent.objects.get(
+        version=second, action="promoted", user=admin_user
+    )
     assert "wins the online test" in event.reason
 
     rollback = reverse("admin:mlops_modelversion_rollback", args=[second.pk])

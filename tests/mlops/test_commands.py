@@ -1,0 +1,53 @@
+"""`train`, `infer` and `model_report` from the command line."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from mlops.models import ModelVersion, Run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_train_and_infer_wait_until_done(shop, capsys):
+    call_command("train", "recommender", "--wait")
+    call_command("infer", "all", "--wait")
+
+    out = capsys.readouterr().out
+    assert "Training recommender" in out and "succeeded" in out
+    assert ModelVersion.objects.filter(status="champion").count() == 1
+    assert Run.objects.filter(type="infer", state="succeeded").count() == 1
+
+
+def test_wait_exits_non_zero_when_the_run_fails(db):
+    with pytest.raises(CommandError, match="Not enough purchase history"):
+        call_command("train", "recommender", "--wait")
+
+
+def test_infer_without_a_champion_fails_clearly(db):
+    with pytest.raises(CommandError, match="No recommender champion"):
+        call_command("infer", "recommender", "--wait")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["demand"], "not available yet"),
+        (["recommender", "--options", "[1]"], "must be a JSON object"),
+        (["recommender", "--options", "{oops"], "not valid JSON"),
+    ],
+)
+def test_bad_arguments_are_refused(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("train", *args)
+    assert not Run.objects.exists()
+
+
+def test_model_report_filters_by_kind(shop, capsys):
+    call_command("train", "recommender")
+    capsys.readouterr()
+    call_command("model_report", "--kind", "demand", "--json")
+    assert json.loads(capsys.readouterr().out) == []
+    call_command("model_report")
+    assert "recommender v1 category-popularity [champion]" in capsys.readouterr().out
