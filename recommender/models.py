@@ -56,6 +56,7 @@ class BehaviourEvent(models.Model):
                 fields=["product", "occurred_at"], name="event_product_series"
             ),
             models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
+            models.Index(fields=["occurred_at"], name="event_time"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,0 +1,483 @@
+"""Admin of the catalogue: categories, products with images, price and stock history."""
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
+from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.templatetags.static import static
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .admin_forms import ProductImageForm, RecentRowsFormSet
+from .admin_helpers import (
+    DeleteWithFactsMixin,
+    ReadOnlyAdminMixin,
+    admin_changelist_url,
+    admin_link,
+    selected_object_filter,
+    thumbnail_html,
+)
+from .admin_views import record_stock_movement
+from .models import (
+    CATEGORY_PATH_SEPARATOR,
+    Category,
+    PriceChange,
+    Product,
+    ProductImage,
+    StockMovement,
+)
+from .services import product_set_price
+
+ProductFilter = selected_object_filter("product", "product")
+
+
+def first_image_name() -> Subquery:
+    """Return the file name of a product's first picture (its thumbnail if made)."""
+    images = ProductImage.objects.filter(product=OuterRef("pk")).order_by(
+        "position", "id"
+    )
+    text = CharField()
+    name = Coalesce(
+        NullIf("thumbnail", Value(""), output_field=text), "image", output_field=text
+    )
+    return Subquery(images.annotate(name=name).values("name")[:1])
+
+
+def media_url(name: str | None) -> str | None:
+    return ProductImage._meta.get_field("thumbnail").storage.url(name) if name else None
+
+
+def product_link(product: Product | None):
+    return admin_link(product, product.sku if product else None)
+
+
+# --- Categories ---------------------------------------------------------------
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = [
+        "path",
+        "depth",
+        "product_count",
+        "default_lead_time_days",
+        "default_service_level",
+    ]
+    list_filter = ["depth"]
+    search_fields = ["name", "path"]
+    search_help_text = "Name or full path, e.g. Kitchen > Mugs."
+    ordering = ["path"]
+    autocomplete_fields = ["parent"]
+    fields = [
+        "name",
+        "parent",
+        "path",
+        "depth",
+        "default_lead_time_days",
+        "default_service_level",
+    ]
+    readonly_fields = ["path", "depth"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="Products here", ordering="product_count")
+    def product_count(self, category):
+        url = admin_changelist_url(Product, category=category.pk)
+        return format_html('<a href="{}">{}</a>', url, category.product_count)
+
+
+# --- Products -----------------------------------------------------------------
+
+
+class CategoryTreeFilter(admin.SimpleListFilter):
+    """Filter products by a category and everything below it."""
+
+    title = "category (with subcategories)"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        roots = Category.objects.filter(depth=0).values_list("pk", "path")
+        choices = [("none", "No category (to classify)")]
+        choices += [(str(pk), label) for pk, label in roots]
+        value = self.value()
+        if value and value.isdigit() and value not in dict(choices):
+            chosen = Category.objects.filter(pk=value).values_list("pk", "path")
+            choices += [(str(pk), label) for pk, label in chosen]
+        return choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(category__isnull=True)
+        if not value:
+            return queryset
+        root = Category.objects.filter(pk=value).values_list("path", flat=True).first()
+        if root is None:
+            return queryset.none()
+        subtree = Category.objects.filter(
+            Q(path=root) | Q(path__startswith=f"{root}{CATEGORY_PATH_SEPARATOR}")
+        )
+        return queryset.filter(category__in=subtree)
+
+
+class StockStatusFilter(admin.SimpleListFilter):
+    """In stock or out of stock (tracked products), or not tracked at all."""
+
+    title = "stock"
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("in", "In stock"),
+            ("out", "Out of stock"),
+            ("untracked", "Not tracked"),
+        ]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "in":
+                return queryset.filter(stock_tracked=True, stock_on_hand__gt=0)
+            case "out":
+                return queryset.filter(stock_tracked=True, stock_on_hand__lte=0)
+            case "untracked":
+                return queryset.filter(stock_tracked=False)
+        return queryset
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    fields = [
+        "preview",
+        "upload",
+        "alt_text",
+        "position",
+        "dimensions",
+        "format",
+        "size_bytes",
+        "checksum_short",
+    ]
+    readonly_fields = [
+        "preview",
+        "dimensions",
+        "format",
+        "size_bytes",
+        "checksum_short",
+    ]
+    ordering = ["position", "id"]
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        if not image.pk:
+            return "—"
+        name = image.thumbnail.name or image.image.name
+        return thumbnail_html(media_url(name), image.alt_text, size=64)
+
+    @admin.display(description="Size (px)")
+    def dimensions(self, image):
+        return f"{image.width}×{image.height}" if image.pk else "—"
+
+    @admin.display(description="Checksum")
+    def checksum_short(self, image):
+        if not image.pk:
+            return "—"
+        return format_html(
+            '<code title="SHA-256 {}">{}…</code>', image.checksum, image.checksum[:12]
+        )
+
+
+class HistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The newest rows of a product's history, read-only, with a link to all of it."""
+
+    formset = RecentRowsFormSet
+    template = "admin/edit_inline/recent_rows_tabular.html"
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "created_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class PriceChangeInline(HistoryInline):
+    model = PriceChange
+    fields = ["effective_at", "price", "currency", "source", "note", "created_by"]
+    ordering = ["-effective_at", "-id"]
+    verbose_name_plural = "price history"
+
+
+class StockMovementInline(HistoryInline):
+    model = StockMovement
+    fields = [
+        "occurred_at",
+        "kind",
+        "quantity",
+        "balance_after",
+        "reference",
+        "note",
+        "created_by",
+    ]
+    ordering = ["-occurred_at", "-id"]
+    verbose_name_plural = "stock ledger"
+
+
+@admin.register(Product)
+class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
+    list_display = [
+        "thumbnail",
+        "sku",
+        "name",
+        "category_path",
+        "price_display",
+        "stock_display",
+        "is_active",
+    ]
+    list_display_links = ["thumbnail", "sku"]
+    list_select_related = ["category"]
+    list_filter = [CategoryTreeFilter, "is_active", "stock_tracked", StockStatusFilter]
+    list_per_page = 50
+    search_fields = ["sku", "name"]
+    search_help_text = "SKU or part of the name."
+    ordering = ["sku"]
+    show_full_result_count = False
+    autocomplete_fields = ["category"]
+    inlines = [ProductImageInline, PriceChangeInline, StockMovementInline]
+    readonly_fields = ["stock_status", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["sku", "name", "description", "category", "is_active"]}),
+        (
+            "Price",
+            {
+                "fields": ["price", "cost", "currency"],
+                "description": "A new price is written to the price history.",
+            },
+        ),
+        (
+            "Stock",
+            {
+                "fields": [
+                    "stock_tracked",
+                    "stock_status",
+                    "lead_time_days",
+                    "service_level",
+                    "launched_on",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(image_name=first_image_name())
+
+    def get_urls(self):
+        record = self.admin_site.admin_view(self.record_stock_movement_view)
+        return [
+            path(
+                "<path:object_id>/stock-movement/",
+                record,
+                name="catalog_product_stock_movement",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_stock_movement_view(self, request, object_id):
+        return record_stock_movement(self, request, object_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        pk = unquote(object_id)
+        links = {
+            "stock_ledger_url": admin_changelist_url(StockMovement, product=pk),
+            "price_history_url": admin_changelist_url(PriceChange, product=pk),
+        }
+        if request.user.has_perm("catalog.add_stockmovement"):
+            links["record_stock_movement_url"] = reverse(
+                "admin:catalog_product_stock_movement", args=[quote(pk)]
+            )
+        return super().change_view(
+            request, object_id, form_url, {**links, **(extra_context or {})}
+        )
+
+    def save_model(self, request, obj, form, change):
+        """Save the product; a new or changed price goes through the price history."""
+        price = obj.price
+        price_is_new = not change or "price" in form.changed_data
+        if change and price_is_new:
+            obj.price = form.initial["price"]
+        super().save_model(request, obj, form, change)
+        if price_is_new:
+            product_set_price(
+                product=obj, price=price, user=request.user, note="Set in the admin"
+            )
+
+    @admin.display(description="Image")
+    def thumbnail(self, product):
+        return thumbnail_html(media_url(product.image_name), product.name)
+
+    @admin.display(description="Category", ordering="category__path")
+    def category_path(self, product):
+        return product.category.path if product.category else "—"
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, product):
+        return f"{product.price} {product.currency}"
+
+    @admin.display(description="Stock", ordering="stock_on_hand")
+    def stock_display(self, product):
+        if not product.stock_tracked:
+            return format_html('<span class="stock-untracked">{}</span>', "Not tracked")
+        if product.stock_on_hand <= 0:
+            return format_html(
+                '<img src="{}" alt=""> <strong class="stock-out">{}</strong>',
+                static("admin/img/icon-no.svg"),
+                "Out of stock",
+            )
+        return product.stock_on_hand
+
+    @admin.display(description="On hand")
+    def stock_status(self, product):
+        if not product.pk:
+            return "Recorded through stock movements once the product is saved."
+        if not product.stock_tracked:
+            return "Not tracked"
+        url = reverse("admin:catalog_product_stock_movement", args=[product.pk])
+        return format_html(
+            '{} <a href="{}" class="button">Record stock movement</a>',
+            "Out of stock" if product.stock_on_hand <= 0 else product.stock_on_hand,
+            url,
+        )
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(admin.ModelAdmin):
+    form = ProductImageForm
+    list_display = [
+        "thumbnail",
+        "product_sku",
+        "position",
+        "dimensions",
+        "format",
+        "size_bytes",
+        "created_at",
+    ]
+    list_select_related = ["product"]
+    list_filter = [ProductFilter, "format"]
+    search_fields = ["product__sku", "product__name", "alt_text"]
+    ordering = ["product_id", "position", "id"]
+    show_full_result_count = False
+    autocomplete_fields = ["product"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["product", "upload", "alt_text", "position"]
+        return [
+            "product",
+            "preview",
+            "alt_text",
+            "position",
+            "dimensions",
+            "format",
+            "size_bytes",
+            "checksum",
+            "created_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [
+            "product",
+            "preview",
+            "dimensions",
+            "format",
+            "size_bytes",
+            "checksum",
+            "created_at",
+        ]
+
+    def save_model(self, request, obj, form, change):
+        # A new picture was stored by the form, through product_image_add.
+        if change:
+            super().save_model(request, obj, form, change)
+
+    @admin.display(description="Image")
+    def thumbnail(self, image):
+        name = image.thumbnail.name or image.image.name
+        return thumbnail_html(media_url(name), image.alt_text)
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        name = image.thumbnail.name or image.image.name
+        return thumbnail_html(media_url(name), image.alt_text, size=256)
+
+    @admin.display(description="Product", ordering="product__sku")
+    def product_sku(self, image):
+        return product_link(image.product)
+
+    @admin.display(description="Size (px)")
+    def dimensions(self, image):
+        return f"{image.width}×{image.height}"
+
+
+# --- Ledgers --------------------------------------------------------------------
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "effective_at",
+        "product_sku",
+        "price_display",
+        "source",
+        "note",
+        "created_by",
+    ]
+    list_select_related = ["product", "created_by"]
+    list_filter = [ProductFilter, "source", "effective_at"]
+    search_fields = ["product__sku", "note"]
+    search_help_text = "SKU or note."
+    ordering = ["-id"]  # newest entry first, without sorting the whole history
+    show_full_result_count = False
+
+    @admin.display(description="Product", ordering="product__sku")
+    def product_sku(self, change):
+        return product_link(change.product)
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, change):
+        return f"{change.price} {change.currency}"
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "occurred_at",
+        "product_sku",
+        "kind",
+        "signed_quantity",
+        "balance_after",
+        "reference",
+        "created_by",
+    ]
+    list_select_related = ["product", "created_by"]
+    list_filter = [ProductFilter, "kind", "occurred_at"]
+    search_fields = ["product__sku", "reference"]
+    search_help_text = "SKU or reference (order number, purchase order…)."
+    ordering = ["-id"]  # ledger order, newest entry first; no sort on big tables
+    show_full_result_count = False
+
+    @admin.display(description="Product", ordering="product__sku")
+    def product_sku(self, movement):
+        return product_link(movement.product)
+
+    @admin.display(description="Quantity", ordering="quantity")
+    def signed_quantity(self, movement):
+        return f"{movement.quantity:+d}"
