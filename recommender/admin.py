@@ -1,4 +1,4 @@
-"""Admin of behaviour events: read-only, since events are facts."""
+"""Admin of behaviour events and served recommendations: read-only, both are outputs."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -12,7 +12,7 @@ from catalog.admin_helpers import (
 )
 from catalog.models import Product
 
-from .models import BehaviourEvent
+from .models import BehaviourEvent, Recommendation
 
 
 @admin.register(BehaviourEvent)
@@ -79,3 +79,16 @@ class BehaviourEventAdmin(FastDateHierarchyMixin, ReadOnlyAdminMixin, admin.Mode
     @admin.display(description="Order", ordering="order__number")
     def order_link(self, event):
         return admin_link(event.order, event.order.number if event.order else None)
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Served "for you" lists, newest batch first; written only by batch inference."""
+
+    list_display = ["customer", "rank", "product", "score", "reason", "batch"]
+    list_select_related = ["customer", "product", "batch"]
+    list_filter = ["batch__state"]
+    raw_id_fields = ["customer", "product", "batch"]
+    search_fields = ["=customer__username", "=customer__external_id", "product__sku"]
+    ordering = ["-batch_id", "customer_id", "rank"]
+    show_full_result_count = False

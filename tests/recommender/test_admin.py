@@ -56,3 +56,37 @@ def test_events_are_found_by_sku_and_filtered_by_kind(admin_client):
     assert [e.pk for e in found] == [view.pk]
     assert {e.kind for e in searches.result_list} == {"search"}
     assert len(by_text) == 1 and by_text[0].query == "mug"
+
+
+def test_served_recommendations_list_renders_read_only(admin_client):
+    from mlops.models import ModelVersion, Run, ServedBatch
+    from recommender.models import Recommendation
+    from tests.factories import CustomerFactory, ProductFactory
+
+    run = Run.objects.create(kind="recommender", type="infer")
+    version = ModelVersion.objects.create(
+        kind="recommender",
+        version=1,
+        algorithm="x",
+        status="champion",
+        trained_at="2026-01-01T00:00Z",
+    )
+    batch = ServedBatch.objects.create(
+        kind="recommender", model_version=version, run=run
+    )
+    Recommendation.objects.create(
+        batch=batch,
+        customer=CustomerFactory(),
+        rank=1,
+        product=ProductFactory(sku="REC-1"),
+        score=0.5,
+        reason="Popular right now",
+    )
+    url = reverse("admin:recommender_recommendation_changelist")
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "Popular right now" in page.content.decode()
+    assert (
+        admin_client.get(reverse("admin:recommender_recommendation_add")).status_code
+        == 403
+    )
