@@ -17,7 +17,9 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             "CI must set TEST_DATABASE_URL so that PostgreSQL-only tests run."
         )
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: make test runs it when TEST_DATABASE_URL is set"
+    )
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)

@@ -1,0 +1,47 @@
+"""Export the catalogue as CSV for other tools."""
+
+import csv
+from pathlib import Path
+from typing import TextIO
+
+from .models import Product
+
+PRODUCT_COLUMNS = [
+    "sku",
+    "name",
+    "category",
+    "auto_category",
+    "auto_category_confidence",
+    "auto_category_status",
+]
+EXPORT_CHUNK_SIZE = 2000
+
+
+def export_products(out: TextIO) -> int:
+    """Write every product as a CSV row to `out`; return how many were written.
+
+    Rows are streamed from the database in chunks; the category path comes from the
+    same query. The auto_* columns stay empty until image categorisation fills them.
+    """
+    writer = csv.writer(out)
+    writer.writerow(PRODUCT_COLUMNS)
+    count = 0
+    rows = (
+        Product.objects.order_by("sku")
+        .values_list("sku", "name", "category__path")
+        .iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    )
+    for sku, name, category_path in rows:
+        writer.writerow([sku, name, category_path or "", "", "", ""])
+        count += 1
+    return count
+
+
+def export_products_to_file(path: Path) -> int:
+    """Write the product CSV to `path` (through a temporary file, then renamed)."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as out:
+        count = export_products(out)
+    partial.replace(path)
+    return count

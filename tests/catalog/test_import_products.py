@@ -1,0 +1,182 @@
+"""import_products: create and update products, categories, prices and images."""
+
+import csv
+import io
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from PIL import Image
+
+from catalog.models import Category, PriceChange, Product, ProductImage
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["sku", "name", "category", "price", "image"]
+
+
+def write_csv(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_png(path, colour=(200, 30, 30)):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(buffer, "PNG")
+    path.write_bytes(buffer.getvalue())
+
+
+def run(path, *args):
+    out = StringIO()
+    call_command("import_products", str(path), "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def rejects_of(path):
+    with open(f"{path}.rejects.csv", newline="", encoding="utf-8") as handle:
+        return [(row["line"], row["error"]) for row in csv.DictReader(handle)]
+
+
+def test_products_are_created_with_category_path_price_and_image(tmp_path):
+    images = tmp_path / "pics"
+    images.mkdir()
+    write_png(images / "mug.png")
+    path = write_csv(
+        tmp_path / "p.csv",
+        [
+            ["MUG-1", "Red mug", "Home > Kitchen > Mugs", "9.50", "mug.png"],
+            ["MUG-2", "Blue mug", "Home > Kitchen > Mugs", "9.75", ""],
+            ["TEA-1", "Green tea", "", "4", ""],
+        ],
+    )
+
+    output = run(path, "--images-dir", str(images))
+
+    mug = Product.objects.get(sku="MUG-1")
+    assert (mug.name, mug.price, mug.category.path) == (
+        "Red mug", Decimal("9.50"), "Home > Kitchen > Mugs",
+    )  # fmt: skip
+    assert mug.images.get().thumbnail
+    assert Product.objects.get(sku="TEA-1").category is None
+    assert Category.objects.count() == 3
+    assert PriceChange.objects.filter(source="import").count() == 3
+    assert "imported (new products): 3" in output
+    assert "categories created: 3" in output
+    assert "images created: 1" in output
+
+
+def test_existing_skus_are_updated_and_price_changes_recorded(tmp_path):
+    mug = ProductFactory(sku="MUG-1", price=Decimal("9.50"), name="Old")
+    keep = ProductFactory(sku="KEEP", price=Decimal("2.00"), name="Same")
+    path = write_csv(
+        tmp_path / "p.csv",
+        [["MUG-1", "New name", "", "11.00", ""], ["KEEP", "Same", "", "2.00", ""]],
+    )
+
+    output = run(path)
+
+    mug.refresh_from_db()
+    assert (mug.name, mug.price) == ("New name", Decimal("11.00"))
+    assert mug.category is not None  # an empty category keeps the current one
+    change = PriceChange.objects.get(product=mug)
+    assert (change.price, change.source) == (Decimal("11.00"), "import")
+    assert not PriceChange.objects.filter(product=keep).exists()
+    assert Product.objects.count() == 2
+    assert "updated: 1" in output
+    assert "skipped as already present: 1" in output
+
+
+def test_running_the_same_file_twice_adds_nothing(tmp_path):
+    write_png(tmp_path / "mug.png")
+    path = write_csv(
+        tmp_path / "p.csv", [["MUG-1", "Mug", "Home > Mugs", "9", "mug.png"]]
+    )
+    run(path)
+
+    output = run(path)
+
+    assert Product.objects.count() == 1
+    assert ProductImage.objects.count() == 1
+    assert PriceChange.objects.count() == 1
+    assert Category.objects.count() == 2
+    assert "imported (new products): 0" in output
+    assert "skipped as already present: 1" in output
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (["", "Mug", "", "9", ""], "sku: is empty"),
+        (["M", "", "", "9", ""], "name: is empty"),
+        (["M", "Mug", "", "", ""], "price: is empty"),
+        (["M", "Mug", "", "nine", ""], "price: 'nine' is not a number"),
+        (["M", "Mug", "", "-1", ""], "price: -1 is below 0"),
+        (["M", "Mug", "Home >  > Mugs", "9", ""], "category: 'Home >  > Mugs' has an"),
+        (["M", "Mug", "", "9", "missing.png"], "image: 'missing.png' was not found"),
+        (["M", "Mug", "", "9", "fake.png"], "image: 'fake.png': The file is not an"),
+        (["M", "Mug", "", "9", "../p.csv"], "image: '../p.csv' points outside"),
+    ],
+)
+def test_bad_rows_are_rejected_with_line_and_field(tmp_path, row, error):
+    images = tmp_path / "pics"
+    images.mkdir()
+    (images / "fake.png").write_bytes(b"not a picture")
+    path = write_csv(tmp_path / "p.csv", [["OK", "Fine", "", "1", ""], row])
+
+    output = run(path, "--images-dir", str(images))
+
+    [(line, message)] = rejects_of(path)
+    assert line == "3" and message.startswith(error)
+    assert list(Product.objects.values_list("sku", flat=True)) == ["OK"]
+    assert "rejected: 1" in output
+
+
+def test_a_sku_twice_in_a_file_is_rejected_the_second_time(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        [
+            ["M", "Mug", "", "9", ""],
+            ["T", "Tea", "", "2", ""],
+            ["M", "Mug 2", "", "8", ""],
+        ],
+    )
+
+    run(path, "--batch-size", "2")
+
+    assert Product.objects.get(sku="M").name == "Mug"
+    assert rejects_of(path) == [
+        ("4", "sku: M already appears on line 2; expected each SKU once per file")
+    ]
+
+
+def test_optional_columns_are_read(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv",
+        [["M", "Mug", "", "9", "", "A mug.", "3.10", "gbp", "0"]],
+        header=[*HEADER, "description", "cost", "currency", "active"],
+    )
+
+    run(path)
+
+    mug = Product.objects.get()
+    assert (mug.description, mug.cost, mug.currency, mug.is_active) == (
+        "A mug.", Decimal("3.10"), "GBP", False,
+    )  # fmt: skip
+
+
+def test_missing_columns_and_missing_images_dir_fail(tmp_path):
+    path = write_csv(tmp_path / "p.csv", [], header=["sku", "title", "categroy"])
+    with pytest.raises(
+        CommandError, match="lacks the required column.*name, category, price, image"
+    ):
+        run(path)
+
+    path = write_csv(tmp_path / "q.csv", [["M", "Mug", "", "9", ""]])
+    with pytest.raises(CommandError, match="images folder .* does not exist"):
+        run(path, "--images-dir", str(tmp_path / "nowhere"))

@@ -1,0 +1,168 @@
+"""import_sales: aggregated history into SalesRecords, planned rows, idempotent."""
+
+import csv
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from catalog.models import Product
+from forecasting.models import SalesRecord
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["sku", "date", "units", "price", "base_price", "promo", "competitor_price"]
+
+
+def write_csv(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def run(path, *args):
+    out = StringIO()
+    call_command("import_sales", str(path), "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def rejects_of(path):
+    with open(f"{path}.rejects.csv", newline="", encoding="utf-8") as handle:
+        return [(row["line"], row["error"]) for row in csv.DictReader(handle)]
+
+
+def test_daily_history_and_planned_rows_are_imported(tmp_path):
+    ProductFactory(sku="OJ")
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["OJ", "2024-01-01", "12", "2.50", "2.99", "1", "2.70"],
+            ["OJ", "2024-01-02", "7.5", "2.99", "2.99", "0", ""],
+            ["OJ", "2024-01-03", "", "1.99", "2.99", "0.5", ""],
+        ],
+    )
+
+    output = run(path)
+
+    records = list(SalesRecord.objects.order_by("period_start"))
+    assert {r.frequency for r in records} == {"D"}
+    assert [r.units for r in records] == [Decimal("12"), Decimal("7.5"), None]
+    assert records[0].promo == 1.0 and records[0].competitor_price == Decimal("2.70")
+    assert records[2].is_planned and records[2].promo == 0.5
+    assert records[2].price == Decimal("1.99")
+    assert "imported (new sales records): 3" in output
+    assert "frequency: D (day, detected)" in output
+
+
+def test_weekly_frequency_is_detected_and_can_be_forced(tmp_path):
+    rows = [
+        ["OJ", "2024-01-04", "5", "2", "", "", ""],
+        ["OJ", "2024-01-18", "6", "2", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "w.csv", rows)
+
+    run(path)
+    assert set(SalesRecord.objects.values_list("frequency", flat=True)) == {"W"}
+
+    run(path, "--frequency", "D")
+    assert SalesRecord.objects.filter(frequency="D").count() == 2
+
+
+def test_frequency_that_cannot_be_detected_fails_with_advice(tmp_path):
+    single = write_csv(
+        tmp_path / "one.csv", [["OJ", "2024-01-04", "5", "2", "", "", ""]]
+    )
+    with pytest.raises(CommandError, match="pass --frequency D or W"):
+        run(single)
+
+    odd = write_csv(
+        tmp_path / "odd.csv",
+        [
+            ["OJ", "2024-01-01", "5", "2", "", "", ""],
+            ["OJ", "2024-01-04", "5", "2", "", "", ""],
+        ],
+    )
+    with pytest.raises(CommandError, match="3 days apart"):
+        run(odd)
+
+
+def test_unknown_skus_become_untracked_products(tmp_path):
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["NEW", "2024-01-01", "1", "3.25", "", "", ""],
+            ["NEW", "2024-01-02", "2", "3", "", "", ""],
+        ],
+    )
+
+    output = run(path)
+
+    product = Product.objects.get(sku="NEW")
+    assert (product.name, product.price, product.stock_tracked) == (
+        "NEW", Decimal("3.25"), False,
+    )  # fmt: skip
+    assert "products created: 1" in output
+
+
+@pytest.mark.postgres
+def test_rerun_adds_nothing_and_changed_rows_are_updated(tmp_path):
+    rows = [["OJ", f"2024-01-0{d}", str(d), "2.00", "", "0", ""] for d in range(1, 5)]
+    path = write_csv(tmp_path / "s.csv", rows)
+    run(path, "--batch-size", "3")
+
+    again = run(path, "--batch-size", "3")
+    assert SalesRecord.objects.count() == 4
+    assert "imported (new sales records): 0" in again
+    assert "skipped as already present: 4" in again
+
+    rows[1][2] = "20"
+    write_csv(path, rows)
+    changed = run(path)
+    assert SalesRecord.objects.get(period_start="2024-01-02").units == Decimal("20")
+    assert "updated: 1" in changed and SalesRecord.objects.count() == 4
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (["", "2024-01-03", "1", "2", "", "", ""], "sku: is empty"),
+        (
+            ["OJ", "03/01/2024", "1", "2", "", "", ""],
+            "date: '03/01/2024' is not a date",
+        ),
+        (["OJ", "2024-01-03", "-1", "2", "", "", ""], "units: -1 is below 0"),
+        (
+            ["OJ", "2024-01-03", "many", "2", "", "", ""],
+            "units: 'many' is not a number",
+        ),
+        (["OJ", "2024-01-03", "1", "x", "", "", ""], "price: 'x' is not a number"),
+        (["OJ", "2024-01-03", "1", "2", "", "1.5", ""], "promo: '1.5' is not a share"),
+        (["OJ", "2024-01-03", "", "", "", "0", ""], "units: is empty but no price"),
+        (["OJ", "2024-01-01", "3", "2", "", "", ""], "date: 2024-01-01 of OJ already"),
+    ],
+)
+def test_bad_rows_are_rejected_with_line_and_field(tmp_path, row, error):
+    good = [
+        ["OJ", "2024-01-01", "1", "2", "", "", ""],
+        ["OJ", "2024-01-02", "1", "2", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "s.csv", [*good, row])
+
+    output = run(path)
+
+    [(line, message)] = rejects_of(path)
+    assert line == "4" and message.startswith(error)
+    assert SalesRecord.objects.count() == 2
+    assert "rejected: 1" in output
+
+
+def test_header_without_required_columns_fails(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [], header=["sku", "day", "units"])
+
+    with pytest.raises(CommandError, match="lacks the required column.*date, price"):
+        run(path, "--frequency", "D")
