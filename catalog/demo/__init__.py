@@ -1,0 +1,1 @@
+"""Synthetic demo store: simulation, pictures, names and the database writer."""
