@@ -6,6 +6,7 @@ against recent popularity with the leave-last-out protocol.
 
 from dataclasses import dataclass
 from itertools import product as grid
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -22,7 +23,8 @@ from .models import Recommendation
 from .selectors import customers_to_score, purchase_frame
 
 TOP_N = 20
-SCORING_BLOCK = 1000  # customers scored at once: bounds memory to ~block × catalogue
+SCORING_BLOCK = 200  # customers scored at once: block × catalogue floats, kept small
+# (under ~32 MB) so that the allocator reuses the arrays instead of faulting in new pages
 MIN_TEST_CUSTOMERS = 5
 DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
@@ -183,63 +185,84 @@ class RecommenderKind:
         """Write the top 20 for each customer in `keys`, replacing what the batch had."""
         history, users = self._history(model, keys)
         seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history)
-        by_category = isinstance(model.model, CategoryPopularity)
-        bought_categories = self._bought_categories(model, history, len(keys))
-        names = dict(Category.objects.values_list("pk", "name"))
-        rows = []
+        reason_of = self._reason_table(model)
+        bought = self._bought_categories(model, history, len(keys))
+        customer_ids = np.asarray(keys, dtype=np.int64)
+        parts = []
         for start in range(0, len(users), SCORING_BLOCK):
             block = users[start : start + SCORING_BLOCK]
             scores = model.model.score(history, block)
             ranked = top_k(scores, TOP_N, seen.mask(block) if seen else None)
-            for offset, items in enumerate(ranked):
-                row = start + offset
-                for rank, item in enumerate(items.tolist(), start=1):
-                    score = float(scores[offset, item])
-                    if not np.isfinite(score):
-                        continue
-                    reason = "Popular right now"
-                    if by_category:
-                        category = int(model.model.item_category[item])
-                        name = names.get(int(model.category_ids[category]))
-                        if name and category in bought_categories[row]:
-                            reason = f"Popular in {name}, where you shop"
-                    product_id = int(model.product_ids[item])
-                    rows.append((batch_id, keys[row], rank, product_id, score, reason))
+            picked = np.take_along_axis(scores, ranked, axis=1)
+            keep = np.isfinite(picked)
+            row = np.broadcast_to(
+                (start + np.arange(len(block)))[:, None], ranked.shape
+            )
+            rank = np.broadcast_to(np.arange(1, ranked.shape[1] + 1), ranked.shape)
+            reason = np.full(ranked.shape, len(reason_of) - 1)
+            if bought is not None:
+                category = model.model.item_category[ranked]
+                named = reason_of[category] != None  # noqa: E711 (object array)
+                reason = np.where(named & bought[row, category], category, reason)
+            parts.append(
+                (
+                    customer_ids[row[keep]],
+                    rank[keep],
+                    model.product_ids[ranked[keep]],
+                    picked[keep].astype(np.float64),
+                    reason[keep],
+                )
+            )
         Recommendation.objects.filter(batch_id=batch_id, customer_id__in=keys).delete()
+        if not parts:
+            return 0
+        customers, ranks, products, scores, reasons = (
+            np.concatenate(column) for column in zip(*parts, strict=True)
+        )
         return bulk_insert(
             Recommendation,
             ["batch", "customer", "rank", "product", "score", "reason"],
-            rows,
+            zip(
+                repeat(batch_id),
+                customers.tolist(),
+                ranks.tolist(),
+                products.tolist(),
+                scores.tolist(),
+                reason_of[reasons].tolist(),
+                strict=False,
+            ),
         )
+
+    def _reason_table(self, model: ServedModel) -> np.ndarray:
+        """Return the reason per category index (None: unnamed), then the default."""
+        reasons: list[str | None] = []
+        if isinstance(model.model, CategoryPopularity):
+            names = dict(Category.objects.values_list("pk", "name"))
+            for pk in model.category_ids.tolist():
+                name = names.get(int(pk))
+                reasons.append(f"Popular in {name}, where you shop" if name else None)
+        table = np.empty(len(reasons) + 1, dtype=object)
+        table[:-1] = reasons
+        table[-1] = "Popular right now"
+        return table
 
     def _history(self, model: ServedModel, keys: list[int]):
         frame = purchase_frame(customer_ids=keys)
-        item_map = {int(p): i for i, p in enumerate(model.product_ids.tolist())}
-        user_map = {int(c): i for i, c in enumerate(keys)}
         data = frame.interactions
-        known = np.array(
-            [int(frame.product_ids[i]) in item_map for i in data.item], dtype=bool
-        )
-        user = np.array(
-            [user_map[int(frame.customer_ids[u])] for u in data.user[known]],
-            dtype=np.int64,
-        )
-        item = np.array(
-            [item_map[int(frame.product_ids[i])] for i in data.item[known]],
-            dtype=np.int64,
-        )
+        item = _positions(frame.product_ids[data.item], model.product_ids)
+        user = _positions(frame.customer_ids[data.user], np.asarray(keys, np.int64))
+        known = item >= 0
         history = Interactions(
-            user, item, data.day[known], len(keys), len(model.product_ids)
+            user[known], item[known], data.day[known], len(keys), len(model.product_ids)
         )
         return history, np.arange(len(keys))
 
     def _bought_categories(self, model, history: Interactions, n_users: int):
-        bought: list[set[int]] = [set() for _ in range(n_users)]
-        if isinstance(model.model, CategoryPopularity):
-            for user, item in zip(
-                history.user.tolist(), history.item.tolist(), strict=True
-            ):
-                bought[user].add(int(model.model.item_category[item]))
+        """Return (n_users, n_categories) booleans: bought in that category, or None."""
+        if not isinstance(model.model, CategoryPopularity):
+            return None
+        bought = np.zeros((n_users, model.model.n_categories), dtype=bool)
+        bought[history.user, model.model.item_category[history.item]] = True
         return bought
 
     def delete_batch_rows(self, batch_ids: list[int]) -> None:
@@ -247,3 +270,14 @@ class RecommenderKind:
             Recommendation.objects.filter(batch_id__in=batch_ids)._raw_delete(
                 Recommendation.objects.db
             )
+
+
+def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Return the index of each value in `table` (unique values), or -1 if absent."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(table) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    order = np.argsort(table, kind="stable")
+    ordered = np.asarray(table, dtype=np.int64)[order]
+    where = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.where(ordered[where] == values, order[where], -1).astype(np.int64)

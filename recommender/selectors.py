@@ -2,11 +2,12 @@
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from catalog.models import Product
 from mlops.models import ModelKind, ServedBatch
@@ -66,19 +67,22 @@ def purchase_frame(*, customer_ids: list[int] | None = None) -> PurchaseFrame:
     ).exclude(order__status=Order.Status.CANCELLED)
     if customer_ids is not None:
         lines = lines.filter(order__customer_id__in=customer_ids)
+    # The UTC date comes from the database: loading aware datetimes costs ~20 µs a row.
     rows = list(
-        lines.order_by("order__placed_at", "order_id", "line_number").values_list(
-            "order__customer_id", "product_id", "order__placed_at"
-        )
+        lines.annotate(placed_on=TruncDate("order__placed_at", tzinfo=UTC))
+        .order_by("order__placed_at", "order_id", "line_number")
+        .values_list("order__customer_id", "product_id", "placed_on")
     )
-    epoch = min((r[2].date() for r in rows), default=date(2000, 1, 1))
-    users = np.array(sorted({r[0] for r in rows}), dtype=np.int64)
-    user_index = {u: i for i, u in enumerate(users.tolist())}
-    item_index = {p: i for i, p in enumerate(product_ids.tolist())}
+    count = len(rows)
+    customer = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
+    product = np.fromiter((r[1] for r in rows), dtype=np.int64, count=count)
+    ordinal = np.fromiter((r[2].toordinal() for r in rows), dtype=np.int64, count=count)
+    epoch = date.fromordinal(int(ordinal.min())) if count else date(2000, 1, 1)
+    users = np.unique(customer)
     data = Interactions(
-        user=np.array([user_index[r[0]] for r in rows], dtype=np.int64),
-        item=np.array([item_index[r[1]] for r in rows], dtype=np.int64),
-        day=np.array([(r[2].date() - epoch).days for r in rows], dtype=np.int64),
+        user=np.searchsorted(users, customer).astype(np.int64),
+        item=np.searchsorted(product_ids, product).astype(np.int64),
+        day=ordinal - epoch.toordinal(),
         n_users=len(users),
         n_items=len(product_ids),
     )

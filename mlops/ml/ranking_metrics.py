@@ -51,10 +51,10 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
 
     `exclude` is a boolean mask of the same shape: those items are never ranked.
     """
-    scores = np.array(scores, dtype=np.float64, copy=True)
+    negated = np.negative(scores, dtype=np.float64)  # one full-size array, no copy
     if exclude is not None:
-        scores[exclude] = -np.inf
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+        np.copyto(negated, np.inf, where=exclude)
+    k = min(k, negated.shape[1])
+    part = np.argpartition(negated, k - 1, axis=1)[:, :k]
+    order = np.argsort(np.take_along_axis(negated, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)

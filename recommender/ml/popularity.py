@@ -103,10 +103,11 @@ class CategoryPopularity:
 
     def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
         affinity = self.affinity(history, users)
-        personal = affinity[:, self.item_category] * self.item_scores[None, :]
-        return (
-            1 - self.global_weight
-        ) * personal + self.global_weight * self.global_scores
+        scores = affinity[:, self.item_category]  # the one full-size array
+        scores *= self.item_scores[None, :]
+        scores *= 1 - self.global_weight
+        scores += self.global_weight * self.global_scores
+        return scores
 
     def to_bytes(self, **extra) -> bytes:
         return _save(

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from mlops.models import ModelVersion, RegistryEvent, Run, ServedBatch
@@ -113,3 +114,15 @@ def test_training_without_enough_history_fails_with_a_clear_error(db):
     assert "Not enough purchase history" in run.message
     assert run.attempts >= 1
     assert not ModelVersion.objects.exists()
+
+
+def test_new_customer_gets_popular_products_and_deleting_them_removes_the_list(shop):
+    newcomer = get_user_model().objects.create_user("newcomer")
+    train()
+    infer()
+
+    served = list(recommendations_for(newcomer))
+    assert len(served) == 20
+    assert {r.reason for r in served} == {"Popular right now"}
+    newcomer.delete()  # no database foreign key on served rows: Django cascades
+    assert not Recommendation.objects.filter(customer_id=newcomer.pk).exists()
