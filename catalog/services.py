@@ -1,8 +1,10 @@
 """Writes to the catalogue: categories, prices, stock movements and images."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +22,8 @@ from .models import (
     ProductImage,
     StockMovement,
 )
+
+Row = TypeVar("Row")
 
 
 class InsufficientStock(Exception):
@@ -176,3 +180,38 @@ def product_image_add(
     image.thumbnail.save("thumb.jpg", ContentFile(checked.thumbnail), save=False)
     image.save()
     return ImageAdded(image, created=True)
+
+
+class SkuIndex(Generic[Row]):
+    """SKU → product id for one import run, creating the products a file introduces.
+
+    Products created here are not stock-tracked: an order or sales file says nothing
+    about what is on the shelf, so they must never look out of stock.
+    """
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def ensure(
+        self, first_seen: dict[str, Row], build: Callable[[Row], Product]
+    ) -> int:
+        """Look up the SKUs not known yet; create the missing ones from `build(row)`.
+
+        Return how many products were created.
+        """
+        unknown = [sku for sku in first_seen if sku not in self.ids]
+        if not unknown:
+            return 0
+        self.ids.update(
+            Product.objects.filter(sku__in=unknown).values_list("sku", "id")
+        )
+        missing = [sku for sku in unknown if sku not in self.ids]
+        if not missing:
+            return 0
+        products = [build(first_seen[sku]) for sku in missing]
+        for product in products:
+            product.stock_tracked = False
+        Product.objects.bulk_create(products, ignore_conflicts=True)
+        created = dict(Product.objects.filter(sku__in=missing).values_list("sku", "id"))
+        self.ids.update(created)
+        return len(created)

@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from catalog.models import Product
+from catalog.services import SkuIndex
 from ecomsite.importing import (
     BatchResult,
     CsvRows,
@@ -84,7 +85,7 @@ class SalesImporter:
 
     def __init__(self, *, frequency: str):
         self.frequency = frequency
-        self._product_ids: dict[str, int] = {}
+        self._products = SkuIndex()
         self.statistics = GrowthAnalyzer([SalesRecord, Product])
 
     def parse(self, values: dict[str, str]) -> SalesRow:
@@ -177,38 +178,17 @@ class SalesImporter:
     def _ensure_products(self, rows: list[SalesRow], result: BatchResult):
         first_seen: dict[str, SalesRow] = {}
         for row in rows:
-            if row.sku not in self._product_ids:
-                first_seen.setdefault(row.sku, row)
-        if not first_seen:
-            return self._product_ids
-        self._product_ids.update(
-            Product.objects.filter(sku__in=list(first_seen)).values_list("sku", "id")
+            first_seen.setdefault(row.sku, row)
+        result.created["products"] += self._products.ensure(
+            first_seen,
+            lambda row: Product(
+                sku=row.sku,
+                name=row.sku,
+                price=round(row.price or Decimal(0), 2),
+                currency=settings.SHOP_CURRENCY,
+            ),
         )
-        missing = [
-            row for sku, row in first_seen.items() if sku not in self._product_ids
-        ]
-        if missing:
-            Product.objects.bulk_create(
-                [
-                    Product(
-                        sku=row.sku,
-                        name=row.sku,
-                        price=round(row.price or Decimal(0), 2),
-                        currency=settings.SHOP_CURRENCY,
-                        stock_tracked=False,
-                    )
-                    for row in missing
-                ],
-                ignore_conflicts=True,
-            )
-            created = dict(
-                Product.objects.filter(
-                    sku__in=[row.sku for row in missing]
-                ).values_list("sku", "id")
-            )
-            self._product_ids.update(created)
-            result.created["products"] += len(created)
-        return self._product_ids
+        return self._products.ids
 
 
 def detect_frequency(

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import CustomerProfile
 from catalog.importers import CategoryCache, category_path_levels
 from catalog.models import CATEGORY_PATH_SEPARATOR, Product
+from catalog.services import SkuIndex
 from ecomsite.importing import (
     AwareDatetimes,
     BatchResult,
@@ -315,7 +316,7 @@ class OrderImporter:
         self.categories = CategoryCache()
         self._line_numbers: Counter = Counter()
         self._customer_ids: dict[str, int] = {}
-        self._product_ids: dict[str, int] = {}
+        self._products = SkuIndex()
         self.currency = settings.SHOP_CURRENCY
         self.statistics = GrowthAnalyzer(
             [Order, OrderLine, Product, get_user_model(), CustomerProfile]
@@ -445,41 +446,18 @@ class OrderImporter:
     def _ensure_products(self, lines, result: BatchResult) -> dict[str, int]:
         first_seen: dict[str, OrderRow] = {}
         for _, line in lines:
-            if line.sku not in self._product_ids:
-                first_seen.setdefault(line.sku, line)
-        if not first_seen:
-            return self._product_ids
-        self._product_ids.update(
-            Product.objects.filter(sku__in=list(first_seen)).values_list("sku", "id")
+            first_seen.setdefault(line.sku, line)
+        result.created["products"] += self._products.ensure(
+            first_seen,
+            lambda line: Product(
+                sku=line.sku,
+                name=line.product_name or line.sku,
+                category_id=self.categories.id_for(line.category_path, result.created),
+                price=line.unit_price,
+                currency=self.currency,
+            ),
         )
-        missing = [
-            first_seen[sku] for sku in first_seen if sku not in self._product_ids
-        ]
-        if missing:
-            Product.objects.bulk_create(
-                [
-                    Product(
-                        sku=line.sku,
-                        name=line.product_name or line.sku,
-                        category_id=self.categories.id_for(
-                            line.category_path, result.created
-                        ),
-                        price=line.unit_price,
-                        currency=self.currency,
-                        stock_tracked=False,
-                    )
-                    for line in missing
-                ],
-                ignore_conflicts=True,
-            )
-            created = dict(
-                Product.objects.filter(
-                    sku__in=[line.sku for line in missing]
-                ).values_list("sku", "id")
-            )
-            self._product_ids.update(created)
-            result.created["products"] += len(created)
-        return self._product_ids
+        return self._products.ids
 
     def _ensure_orders(
         self, lines, customers: dict[str, int], result: BatchResult
