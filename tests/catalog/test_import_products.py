@@ -1,46 +1,31 @@
 """import_products: create and update products, categories, prices and images."""
 
-import csv
 import io
 from decimal import Decimal
-from io import StringIO
+from functools import partial
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
 from catalog.models import Category, PriceChange, Product, ProductImage
 from tests.factories import ProductFactory
+from tests.import_support import rejects_of, run_import, write_rows
 
+run = partial(run_import, "import_products")
 pytestmark = pytest.mark.django_db
 
 HEADER = ["sku", "name", "category", "price", "image"]
 
 
 def write_csv(path, rows, header=HEADER):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
+    return write_rows(path, header, rows)
 
 
 def write_png(path, colour=(200, 30, 30)):
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), colour).save(buffer, "PNG")
     path.write_bytes(buffer.getvalue())
-
-
-def run(path, *args):
-    out = StringIO()
-    call_command("import_products", str(path), "--no-progress", *args, stdout=out)
-    return out.getvalue()
-
-
-def rejects_of(path):
-    with open(f"{path}.rejects.csv", newline="", encoding="utf-8") as handle:
-        return [(row["line"], row["error"]) for row in csv.DictReader(handle)]
 
 
 def test_products_are_created_with_category_path_price_and_image(tmp_path):

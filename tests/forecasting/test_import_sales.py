@@ -1,39 +1,24 @@
 """import_sales: aggregated history into SalesRecords, planned rows, idempotent."""
 
-import csv
 from decimal import Decimal
-from io import StringIO
+from functools import partial
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from catalog.models import Product
 from forecasting.models import SalesRecord
 from tests.factories import ProductFactory
+from tests.import_support import rejects_of, run_import, write_rows
 
+run = partial(run_import, "import_sales")
 pytestmark = pytest.mark.django_db
 
 HEADER = ["sku", "date", "units", "price", "base_price", "promo", "competitor_price"]
 
 
 def write_csv(path, rows, header=HEADER):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def run(path, *args):
-    out = StringIO()
-    call_command("import_sales", str(path), "--no-progress", *args, stdout=out)
-    return out.getvalue()
-
-
-def rejects_of(path):
-    with open(f"{path}.rejects.csv", newline="", encoding="utf-8") as handle:
-        return [(row["line"], row["error"]) for row in csv.DictReader(handle)]
+    return write_rows(path, header, rows)
 
 
 def test_daily_history_and_planned_rows_are_imported(tmp_path):

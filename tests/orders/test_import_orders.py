@@ -1,12 +1,10 @@
 """import_orders: the generic, Online Retail and Complete Journey formats."""
 
-import csv
 from datetime import UTC, datetime
 from decimal import Decimal
-from io import StringIO
+from functools import partial
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
@@ -15,7 +13,10 @@ from ecomsite.importing import ImportFileError
 from orders.importers import import_orders
 from orders.models import Order, OrderLine
 from tests.factories import CustomerFactory, ProductFactory
+from tests.import_support import rejects_of, run_import, write_rows
 
+write_csv = write_rows
+run = partial(run_import, "import_orders")
 pytestmark = pytest.mark.django_db
 
 GENERIC = ["order_id", "customer_id", "sku", "quantity", "unit_price", "ordered_at"]
@@ -27,25 +28,6 @@ JOURNEY = [
     "household_id", "store_id", "basket_id", "product_id", "quantity", "sales_value",
     "retail_disc", "coupon_disc", "coupon_match_disc", "week", "transaction_timestamp",
 ]  # fmt: skip
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def run(path, *args):
-    out = StringIO()
-    call_command("import_orders", str(path), "--no-progress", *args, stdout=out)
-    return out.getvalue()
-
-
-def rejects_of(path):
-    with open(f"{path}.rejects.csv", newline="", encoding="utf-8") as handle:
-        return [(row["line"], row["error"]) for row in csv.DictReader(handle)]
 
 
 def test_generic_import_creates_orders_customers_and_products(tmp_path, settings):
