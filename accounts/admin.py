@@ -6,7 +6,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
-from catalog.admin_helpers import (
+from ecomsite.admin_tools import (
     DeleteWithFactsMixin,
     admin_changelist_url,
     admin_link,

@@ -8,8 +8,7 @@ from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .admin_forms import ProductImageForm, RecentRowsFormSet
-from .admin_helpers import (
+from ecomsite.admin_tools import (
     DeleteWithFactsMixin,
     ReadOnlyAdminMixin,
     admin_changelist_url,
@@ -17,6 +16,8 @@ from .admin_helpers import (
     selected_object_filter,
     thumbnail_html,
 )
+
+from .admin_forms import ProductImageForm, RecentRowsFormSet
 from .admin_views import record_stock_movement
 from .models import (
     CATEGORY_PATH_SEPARATOR,

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from .admin_helpers import admin_changelist_url
+from ecomsite.admin_tools import admin_changelist_url
+
 from .models import ProductImage, StockMovement
 from .services import product_image_add, validate_product_image
 

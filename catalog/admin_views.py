@@ -6,8 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from ecomsite.admin_tools import admin_change_url, admin_changelist_url
+
 from .admin_forms import StockMovementForm
-from .admin_helpers import admin_change_url, admin_changelist_url
 from .models import StockMovement
 from .services import InsufficientStock, stock_record_movement
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from catalog.admin_helpers import admin_link, selected_object_filter
+from ecomsite.admin_tools import admin_link, selected_object_filter
 
 from .models import SalesRecord
 

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from catalog.admin_helpers import (
+from ecomsite.admin_tools import (
     FastDateHierarchyMixin,
     KnownObjectAutocompleteInlineMixin,
     admin_link,

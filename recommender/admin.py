@@ -4,13 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from catalog.admin_helpers import (
+from catalog.models import Product
+from ecomsite.admin_tools import (
     FastDateHierarchyMixin,
     ReadOnlyAdminMixin,
     admin_link,
     selected_object_filter,
 )
-from catalog.models import Product
 
 from .models import BehaviourEvent, Recommendation
 
