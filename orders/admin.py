@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from ecomsite.admin_tools import (
@@ -13,6 +13,7 @@ from ecomsite.admin_tools import (
 )
 
 from .models import Order, OrderLine
+from .services import orders_recalculate_totals
 
 
 def line_count() -> Subquery:
@@ -106,17 +107,7 @@ class OrderAdmin(FastDateHierarchyMixin, admin.ModelAdmin):
         Lines edited here do not move stock: record a stock movement on the product.
         """
         super().save_related(request, form, formsets, change)
-        order = form.instance
-        total = order.lines.aggregate(
-            total=Coalesce(
-                Sum(F("quantity") * F("unit_price")),
-                0,
-                output_field=DecimalField(max_digits=14, decimal_places=2),
-            )
-        )["total"]
-        if total != order.total:
-            order.total = total
-            order.save(update_fields=["total", "updated_at"])
+        orders_recalculate_totals(order_ids=[form.instance.pk])
 
     @admin.display(description="Customer", ordering="customer__email")
     def customer_link(self, order):

@@ -22,8 +22,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
 
 from accounts.models import CustomerProfile
 from catalog.importers import CategoryCache, category_path_levels
@@ -49,6 +47,7 @@ from ecomsite.importing import (
 )
 
 from .models import Order, OrderLine
+from .services import orders_recalculate_totals
 
 ISO_EXPECTED = "an ISO 8601 timestamp such as 2024-03-01T14:30:00"
 SKU_MAX = 64
@@ -369,7 +368,7 @@ class OrderImporter:
         insert_order_lines(new_lines)
         # Orders created by this batch got their total from its lines; only older
         # orders that gained lines (split across batches or runs) need a recount.
-        self._recompute_totals(grown)
+        orders_recalculate_totals(order_ids=grown)
         result.imported = len(new_lines)
         result.already_present = len(lines) - len(new_lines)
         self.statistics.batch_written()
@@ -495,23 +494,6 @@ class OrderImporter:
         orders.update((order.number, order.id) for order in created)
         result.created["orders"] += len(created)
         return orders, preexisting
-
-    @staticmethod
-    def _recompute_totals(order_ids: set[int]) -> None:
-        line_sums = (
-            OrderLine.objects.filter(order_id=OuterRef("pk"))
-            .values("order_id")
-            .annotate(
-                total=Sum(
-                    F("quantity") * F("unit_price"),
-                    output_field=DecimalField(max_digits=14, decimal_places=2),
-                )
-            )
-            .values("total")
-        )
-        Order.objects.filter(pk__in=order_ids).update(
-            total=Coalesce(Subquery(line_sums), Decimal(0), output_field=DecimalField())
-        )
 
 
 def import_orders(

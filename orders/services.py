@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Product, StockMovement
@@ -101,4 +103,18 @@ def order_place(*, customer, lines: list[CartLine], country: str = "") -> Order:
     return order
 
 
-__all__ = ["CartLine", "InsufficientStock", "order_place"]
+def orders_recalculate_totals(*, order_ids) -> int:
+    """Set each order's total to the sum of its lines, in one query; return the count."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    line_sums = (
+        OrderLine.objects.filter(order_id=OuterRef("pk"))
+        .values("order_id")
+        .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=money))
+        .values("total")
+    )
+    return Order.objects.filter(pk__in=order_ids).update(
+        total=Coalesce(Subquery(line_sums), Decimal(0), output_field=money)
+    )
+
+
+__all__ = ["CartLine", "InsufficientStock", "order_place", "orders_recalculate_totals"]
