@@ -122,6 +122,9 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_DEFAULT_LEAD_TIME_DAYS = env.int("SHOP_DEFAULT_LEAD_TIME_DAYS", default=7)
 SHOP_DEFAULT_SERVICE_LEVEL = env.float("SHOP_DEFAULT_SERVICE_LEVEL", default=0.95)
 SHOP_REPEAT_PURCHASE = env.bool("SHOP_REPEAT_PURCHASE", default=False)
+# Key of the keyed hashes that pseudonymise customers in training data and tombstones;
+# defaults to SECRET_KEY. Changing it makes old tombstones unrecognisable.
+PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")
 # Upload limits for product images (validated with Pillow on the way in).
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
