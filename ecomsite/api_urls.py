@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("catalog.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("recommender.api.urls")),
 ]

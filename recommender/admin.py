@@ -12,6 +12,7 @@ from ecomsite.admin_tools import (
     selected_object_filter,
 )
 
+from . import admin_segments  # noqa: F401  (registers the segment admin)
 from .models import BehaviourEvent, Recommendation
 
 

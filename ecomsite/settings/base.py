@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "recommender",
     "forecasting",
     "mlops",
+    "storefront",
 ]
 
 MIDDLEWARE = [

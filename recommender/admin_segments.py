@@ -1,0 +1,1 @@
+"""Admin of customer segments and the segment overview."""

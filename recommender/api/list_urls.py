@@ -1,0 +1,3 @@
+"""Served lists: for you, similar, bought together."""
+
+urlpatterns: list = []

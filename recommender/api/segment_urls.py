@@ -1,0 +1,3 @@
+"""Customer segments (staff)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Public storefront pages (server-rendered)."""
+
+urlpatterns: list = []
