@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from ecomsite.admin_tools import (
     DeleteWithFactsMixin,
@@ -12,6 +12,9 @@ from ecomsite.admin_tools import (
     admin_link,
 )
 from orders.models import Order
+from recommender.models import CustomerSegment
+from recommender.segments import active_segments_batch_id, customer_segment
+from recommender.selectors import recommendations_for
 
 from .models import CustomerProfile, User
 
@@ -26,6 +29,30 @@ def order_count() -> Subquery:
         .values("count")
     )
     return Coalesce(Subquery(orders), 0)
+
+
+def current_segment(batch_id: int | None) -> Subquery:
+    """Return a customer's named segment in the given segments batch, as a subquery."""
+    rows = CustomerSegment.objects.filter(customer=OuterRef("pk"), batch_id=batch_id)
+    return Subquery(rows.values("rfm_segment")[:1])
+
+
+class CurrentSegmentFilter(admin.SimpleListFilter):
+    """Customers by their named segment in the active segments batch."""
+
+    title = "segment"
+    parameter_name = "segment"
+
+    def lookups(self, request, model_admin):
+        return CustomerSegment.Rfm.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in CustomerSegment.Rfm.values:
+            return queryset
+        members = CustomerSegment.objects.filter(
+            batch_id=active_segments_batch_id(), rfm_segment=self.value()
+        )
+        return queryset.filter(pk__in=members.values("customer_id"))
 
 
 class CustomerProfileInline(admin.StackedInline):
@@ -50,9 +77,16 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
         "external_id",
         "is_staff",
         "order_count",
+        "segment",
         "date_joined",
     ]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    list_filter = [
+        CurrentSegmentFilter,
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+    ]
     search_fields = ["username", "first_name", "last_name", "email", "=external_id"]
     search_help_text = "Username, name, e-mail or exact imported customer id."
     ordering = ["-date_joined", "-id"]
@@ -79,8 +113,72 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
         ),
     ]
 
+    behaviour_fieldset = (
+        "Behaviour and recommendations",
+        {"fields": ["behaviour"], "classes": ["wide"]},
+    )
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(order_count=order_count())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                order_count=order_count(),
+                segment=current_segment(active_segments_batch_id()),
+            )
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, self.behaviour_fieldset]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "behaviour"] if obj is not None else fields
+
+    @admin.display(description="Segment", ordering="segment")
+    def segment(self, user):
+        labels = dict(CustomerSegment.Rfm.choices)
+        return labels.get(user.segment, "—")
+
+    @admin.display(description="Profile")
+    def behaviour(self, user):
+        """The customer's segment, RFM, churn risk, top categories and "for you"."""
+        row = customer_segment(user)
+        if row is None:
+            profile = format_html("<p>{}</p>", "No segment served yet.")
+        else:
+            risk = "—" if row.churn_risk is None else f"{row.churn_risk:.0%}"
+            categories = ", ".join(
+                f"{a['name']} ({a['share']:.0%})" for a in row.category_affinities
+            )
+            profile = format_html(
+                "<p><strong>{}</strong> · RFM {}{}{} (last purchase {} days ago, "
+                "{} orders, {} spent) · churn risk {} · {} · {}</p>"
+                "<p>Top categories: {}</p>",
+                row.get_rfm_segment_display(),
+                row.r_score,
+                row.f_score,
+                row.m_score,
+                "—" if row.recency_days is None else row.recency_days,
+                row.frequency,
+                row.monetary,
+                risk,
+                row.cluster_label or "no cluster",
+                row.price_band or "no price band",
+                categories or "—",
+            )
+        items = recommendations_for(user, limit=10)
+        if not items:
+            return profile + format_html("<p>{}</p>", "No recommendations served.")
+        rows = format_html_join(
+            "",
+            "<li>{} {} — {}</li>",
+            ((item.product.sku, item.product.name, item.reason) for item in items),
+        )
+        return profile + format_html("<p>For you:</p><ol>{}</ol>", rows)
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, user):

@@ -1,10 +1,25 @@
 """Writes to users: the customer's own details and API tokens."""
 
+from collections import Counter
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
+
+from orders.models import Order
+from recommender.models import (
+    BehaviourEvent,
+    CustomerSegment,
+    ErasedCustomer,
+    Recommendation,
+)
+from recommender.privacy import pseudonymise
 
 from .models import CustomerProfile, User
 
@@ -55,3 +70,67 @@ def token_revoke(*, user: User) -> bool:
     """Delete the user's API token; return whether there was one."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return bool(deleted)
+
+
+class ErasureRefused(ValidationError):
+    """The account cannot be erased here (a staff account)."""
+
+
+@transaction.atomic
+def customer_erase(*, customer: User, erased_by: User | None = None) -> ErasedCustomer:
+    """Erase a customer on request and return their tombstone.
+
+    Deletes their behaviour events (with those of their orders and the anonymous
+    ones of their known sessions),
+    served lists and segment rows of every batch, API token, sessions, profile and
+    account; their orders stay for accounting, anonymised (no customer, no country).
+    The tombstone keeps only keyed hashes of the id and the imported id, so that
+    imports and training exports never bring the customer back. What was removed is
+    counted in the tombstone's `removed` attribute (not stored).
+    """
+    if customer.is_staff:
+        raise ErasureRefused(
+            "Staff accounts are not erased here: remove the staff status first."
+        )
+    removed: Counter = Counter()
+    theirs = Q(customer=customer) | Q(order__customer=customer)
+    session_keys = set(
+        BehaviourEvent.objects.filter(theirs)
+        .exclude(session_key="")
+        .values_list("session_key", flat=True)
+    )
+    if session_keys:
+        theirs |= Q(session_key__in=session_keys)
+        removed["sessions"] = Session.objects.filter(
+            session_key__in=session_keys
+        ).delete()[0]
+    events = BehaviourEvent.objects.filter(theirs)
+    removed["behaviour events"] = events.delete()[0]
+    removed["recommendations"] = Recommendation.objects.filter(
+        customer=customer
+    ).delete()[0]
+    removed["segment rows"] = CustomerSegment.objects.filter(
+        customer=customer
+    ).delete()[0]
+    removed["API tokens"] = Token.objects.filter(user=customer).delete()[0]
+    removed["profiles"] = CustomerProfile.objects.filter(user=customer).delete()[0]
+    removed["orders anonymised"] = Order.objects.filter(customer=customer).update(
+        customer=None, country=""
+    )
+    # The admin's history of changes to the account names the customer.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=str(customer.pk),
+    ).update(object_repr="Erased customer", change_message="")
+    tombstone = ErasedCustomer.objects.create(
+        pseudonym=pseudonymise(customer.pk),
+        external_id_hash=pseudonymise(customer.external_id)
+        if customer.external_id
+        else "",
+        erased_at=timezone.now(),
+        erased_by=erased_by,
+    )
+    customer.delete()
+    removed["accounts"] = 1
+    tombstone.removed = dict(removed)
+    return tombstone

@@ -6,7 +6,7 @@ from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.templatetags.static import static
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from ecomsite.admin_tools import (
     DeleteWithFactsMixin,
@@ -16,6 +16,7 @@ from ecomsite.admin_tools import (
     selected_object_filter,
     thumbnail_html,
 )
+from recommender.selectors import bought_together, serving_rules, similar_products
 
 from .admin_forms import ProductImageForm, RecentRowsFormSet
 from .admin_views import record_stock_movement
@@ -28,6 +29,37 @@ from .models import (
     StockMovement,
 )
 from .services import product_set_price
+
+SERVED_LIST_NOTE = (
+    "As customers see it, from the active served batch: inactive, out-of-stock and "
+    "excluded products are left out and ranks renumbered."
+)
+
+
+def served_list_html(items) -> str:
+    """Return a served list as a small table: rank, product link, score, reason."""
+    if not items:
+        return format_html("<p>{}</p>", "Nothing served for this product.")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                item.rank,
+                product_link(item.product),
+                "—" if item.score is None else f"{item.score:.4f}",
+                item.reason or "—",
+            )
+            for item in items
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>Rank</th><th>Product</th><th>Score</th>"
+        '<th>Reason</th></tr></thead><tbody>{}</tbody></table><p class="help">{}</p>',
+        rows,
+        SERVED_LIST_NOTE,
+    )
+
 
 ProductFilter = selected_object_filter("product", "product")
 
@@ -251,7 +283,13 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ["category"]
     inlines = [ProductImageInline, PriceChangeInline, StockMovementInline]
-    readonly_fields = ["stock_status", "created_at", "updated_at"]
+    readonly_fields = [
+        "stock_status",
+        "similar_list",
+        "bought_together_list",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["sku", "name", "description", "category", "is_active"]}),
         (
@@ -275,6 +313,16 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         ),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+    recommendation_fieldset = (
+        "Recommendations",
+        {"fields": ["similar_list", "bought_together_list"], "classes": ["collapse"]},
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets[:-1], self.recommendation_fieldset, fieldsets[-1]]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(image_name=first_image_name())
@@ -342,6 +390,25 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
                 "Out of stock",
             )
         return product.stock_on_hand
+
+    @admin.display(description="Similar products")
+    def similar_list(self, product):
+        return served_list_html(
+            similar_products(product, rules=self._serving_rules(product))
+        )
+
+    @admin.display(description="Bought together")
+    def bought_together_list(self, product):
+        return served_list_html(
+            bought_together(product, rules=self._serving_rules(product))
+        )
+
+    @staticmethod
+    def _serving_rules(product):
+        """Read the operator's rules once for both lists of the page."""
+        if not hasattr(product, "_serving_rules"):
+            product._serving_rules = serving_rules()
+        return product._serving_rules
 
     @admin.display(description="On hand")
     def stock_status(self, product):

@@ -76,6 +76,7 @@ class KindSpec(Protocol):
 
 KIND_MODULES: dict[str, str] = {
     ModelKind.RECOMMENDER: "recommender.mlkind:RecommenderKind",
+    ModelKind.SEGMENTS: "recommender.segments_kind:SegmentsKind",
 }
 
 

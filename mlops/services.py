@@ -144,6 +144,9 @@ def inference_finalize(batch_id: int) -> None:
             state=ServedBatch.State.ACTIVE, rows=total, activated_at=timezone.now()
         )
     spec = get_kind(batch.kind)
+    hook = getattr(spec, "on_activated", None)
+    if hook:  # e.g. segments record movement before the previous rows are dropped
+        hook(batch.pk, old[0] if old else None)
     stale = list(
         ServedBatch.objects.filter(kind=batch.kind)
         .exclude(pk=batch.pk)

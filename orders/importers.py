@@ -45,6 +45,8 @@ from ecomsite.importing import (
     run_import,
     text,
 )
+from recommender.models import ErasedCustomer
+from recommender.privacy import pseudonymise
 
 from .models import Order, OrderLine
 from .services import orders_recalculate_totals
@@ -314,7 +316,8 @@ class OrderImporter:
         self.optional_columns = fmt.optional_columns
         self.categories = CategoryCache()
         self._line_numbers: Counter = Counter()
-        self._customer_ids: dict[str, int] = {}
+        self._customer_ids: dict[str, int | None] = {}
+        self.erased_customers: set[str] = set()  # seen in the file, imported as guests
         self._products = SkuIndex()
         self.currency = settings.SHOP_CURRENCY
         self.statistics = GrowthAnalyzer(
@@ -374,11 +377,16 @@ class OrderImporter:
         self.statistics.batch_written()
         return result
 
-    def _ensure_customers(self, lines, result: BatchResult) -> dict[str, int]:
+    def _ensure_customers(self, lines, result: BatchResult) -> dict[str, int | None]:
+        """Return external id -> user id; None for erased customers (guest orders)."""
         first_seen: dict[str, OrderRow] = {}
         for _, line in lines:
             if line.customer is not None and line.customer not in self._customer_ids:
                 first_seen.setdefault(line.customer, line)
+        for external in self._erased_among(first_seen):
+            del first_seen[external]
+            self._customer_ids[external] = None
+            self.erased_customers.add(external)
         if first_seen:
             self._customer_ids.update(self._user_ids(first_seen))
             missing = [ext for ext in first_seen if ext not in self._customer_ids]
@@ -387,6 +395,15 @@ class OrderImporter:
                 self._customer_ids.update(created)
                 result.created["customers"] += len(created)
         return self._customer_ids
+
+    @staticmethod
+    def _erased_among(externals: Iterable[str]) -> list[str]:
+        """Return the external ids of customers erased on request (one query)."""
+        hashes = {pseudonymise(external): external for external in externals}
+        if not hashes:
+            return []
+        erased = ErasedCustomer.objects.filter(external_id_hash__in=list(hashes))
+        return [hashes[h] for h in erased.values_list("external_id_hash", flat=True)]
 
     @staticmethod
     def _user_ids(externals: Iterable[str]) -> dict[str, int]:
@@ -459,7 +476,7 @@ class OrderImporter:
         return self._products.ids
 
     def _ensure_orders(
-        self, lines, customers: dict[str, int], result: BatchResult
+        self, lines, customers: dict[str, int | None], result: BatchResult
     ) -> tuple[dict[str, int], dict[str, int]]:
         """Return number -> order id for the batch, and those that existed before.
 
@@ -509,6 +526,11 @@ def import_orders(
     importer = OrderImporter(fmt)
     summary = run_import(path, importer, options)
     importer.statistics.finish()
+    if importer.erased_customers:
+        summary.notes.append(
+            f"erased customers anonymised: {len(importer.erased_customers):,} "
+            "(their orders imported as guest orders)"
+        )
     if file_format == "complete-journey":
         has_products = bool(fmt.products)
         summary.notes.append(

@@ -1,5 +1,6 @@
-"""Admin of behaviour events and served recommendations: read-only, both are outputs."""
+"""Admin of behaviour events and served lists (read-only outputs) and operator rules."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -13,7 +14,12 @@ from ecomsite.admin_tools import (
 )
 
 from . import admin_segments  # noqa: F401  (registers the segment admin)
-from .models import BehaviourEvent, Recommendation
+from .models import (
+    BehaviourEvent,
+    ProductRecommendation,
+    Recommendation,
+    RecommendationRule,
+)
 
 
 @admin.register(BehaviourEvent)
@@ -93,3 +99,93 @@ class RecommendationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["=customer__username", "=customer__external_id", "product__sku"]
     ordering = ["-batch_id", "customer_id", "rank"]
     show_full_result_count = False
+
+
+@admin.register(ProductRecommendation)
+class ProductRecommendationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Served "similar" and "bought together" lists; written only by batch inference."""
+
+    list_display = [
+        "product",
+        "list",
+        "rank",
+        "recommended",
+        "score",
+        "reason",
+        "batch",
+    ]
+    list_select_related = ["product", "recommended", "batch"]
+    list_filter = ["list", "batch__state"]
+    raw_id_fields = ["product", "recommended", "batch"]
+    search_fields = ["=product__sku"]
+    search_help_text = "Exact SKU of the product whose list it is."
+    ordering = ["-batch_id", "product_id", "list", "rank"]
+    show_full_result_count = False
+
+
+class RecommendationRuleForm(forms.ModelForm):
+    class Meta:
+        model = RecommendationRule
+        fields = ["action", "product", "category", "position", "is_active", "note"]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        product, category = data.get("product"), data.get("category")
+        if product and category:
+            raise forms.ValidationError("Choose a product or a category, not both.")
+        if not product and not category:
+            raise forms.ValidationError("Choose the product or category it applies to.")
+        if action == RecommendationRule.Action.PIN and not product:
+            self.add_error(
+                "product", "A pin needs a product: categories are not pinned."
+            )
+        return data
+
+
+@admin.register(RecommendationRule)
+class RecommendationRuleAdmin(admin.ModelAdmin):
+    """Operator rules applied whenever lists are served: pin or exclude."""
+
+    form = RecommendationRuleForm
+    list_display = [
+        "action",
+        "target",
+        "position",
+        "is_active",
+        "note",
+        "created_by",
+        "created_at",
+    ]
+    list_display_links = ["action", "target"]
+    list_select_related = ["product", "category", "created_by"]
+    list_filter = ["action", "is_active"]
+    list_editable = ["is_active"]
+    search_fields = ["product__sku", "product__name", "category__path", "note"]
+    search_help_text = "SKU, product name, category path or note."
+    autocomplete_fields = ["product", "category"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["action", "product", "category", "position", "is_active"],
+                "description": "A pin puts an active, in-stock product at its position "
+                "in every customer's “for you” list. An exclusion keeps a product, or "
+                "a category with its subcategories, out of every list.",
+            },
+        ),
+        ("Record", {"fields": ["note", "created_by", "created_at"]}),
+    ]
+    readonly_fields = ["created_by", "created_at"]
+    ordering = ["-is_active", "action", "position", "id"]
+
+    @admin.display(description="Applies to")
+    def target(self, rule):
+        if rule.product_id:
+            return admin_link(rule.product, str(rule.product))
+        return admin_link(rule.category, rule.category.path if rule.category else None)
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,20 +1,21 @@
 """Reads for the recommender: training data and served lists."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 
-from catalog.models import Product
+from catalog.models import CATEGORY_PATH_SEPARATOR, Product, ProductImage
 from mlops.models import ModelKind, ServedBatch
 from orders.models import Order, OrderLine
 
 from .ml.protocol import Interactions
-from .models import Recommendation
+from .models import ProductRecommendation, Recommendation, RecommendationRule
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,246 @@ def active_batch_id(kind: str = ModelKind.RECOMMENDER) -> int | None:
     )
 
 
-def recommendations_for(customer, *, limit: int = 20) -> QuerySet[Recommendation]:
-    """Return a customer's served "for you" list: active batch, sellable products only."""
-    batch_id = active_batch_id()
-    return (
-        Recommendation.objects.filter(batch_id=batch_id, customer=customer)
-        .filter(product__is_active=True)
-        .filter(Q(product__stock_tracked=False) | Q(product__stock_on_hand__gt=0))
+# --- Served lists ----------------------------------------------------------------
+
+PINNED_REASON = "Recommended by the shop"
+MAX_CANDIDATES = 200  # served rows read per list; batch inference writes 20
+
+
+@dataclass
+class ServedItem:
+    """One entry of a list as customers see it, after serve-time filters and rules."""
+
+    product: Product
+    rank: int
+    score: float | None
+    reason: str
+    batch_id: int | None = None
+    image_name: str | None = None  # the product's first picture (thumbnail if made)
+
+    @property
+    def product_id(self) -> int:
+        return self.product.pk
+
+
+@dataclass(frozen=True)
+class ServingRules:
+    """The operator's active rules: excluded products and categories, and pins."""
+
+    excluded_product_ids: frozenset[int] = frozenset()
+    excluded_category_paths: tuple[str, ...] = ()
+    pins: tuple[tuple[int, ServedItem], ...] = ()  # (position, pinned product)
+
+    def excludes(self, product: Product) -> bool:
+        if product.pk in self.excluded_product_ids:
+            return True
+        path = product.category.path if product.category_id else None
+        return path is not None and any(
+            path == excluded or path.startswith(excluded + CATEGORY_PATH_SEPARATOR)
+            for excluded in self.excluded_category_paths
+        )
+
+
+def is_sellable(product: Product) -> bool:
+    """Return whether a product may be shown: active and not out of stock."""
+    return product.is_active and not product.is_out_of_stock
+
+
+def apply_serving_rules(
+    candidates: list[ServedItem],
+    *,
+    rules: ServingRules,
+    bought: frozenset[int] | set[int] = frozenset(),
+    pin: bool = False,
+    limit: int = 20,
+) -> list[ServedItem]:
+    """Return the list customers see: filter, insert pins, renumber ranks 1..n.
+
+    Left out: unsellable products, products the rules exclude and products in
+    `bought`. With `pin`, each pinned product that passes the same filters takes its
+    position (ties in rule order), moving the others down and never appearing twice.
+    """
+
+    def shown(product: Product) -> bool:
+        return (
+            is_sellable(product)
+            and not rules.excludes(product)
+            and product.pk not in bought
+        )
+
+    pins = [(p, item) for p, item in rules.pins if pin and shown(item.product)]
+    pinned_ids = {item.product.pk for _, item in pins}
+    items = [
+        item
+        for item in candidates
+        if shown(item.product) and item.product.pk not in pinned_ids
+    ]
+    last, inserted = -1, set()
+    for position, item in sorted(pins, key=lambda pair: pair[0]):
+        if item.product.pk in inserted:
+            continue  # two rules pin the same product: the first position wins
+        inserted.add(item.product.pk)
+        index = min(max(position - 1, last + 1), len(items))
+        items.insert(index, item)
+        last = index
+    return [
+        replace(item, rank=rank) for rank, item in enumerate(items[:limit], start=1)
+    ]
+
+
+def first_image_name(product_ref: str) -> Subquery:
+    """Return the file name of a product's first picture (its thumbnail if made)."""
+    images = ProductImage.objects.filter(product=OuterRef(product_ref)).order_by(
+        "position", "id"
+    )
+    text = CharField()
+    name = Coalesce(
+        NullIf("thumbnail", Value(""), output_field=text), "image", output_field=text
+    )
+    return Subquery(images.annotate(name=name).values("name")[:1])
+
+
+def serving_rules() -> ServingRules:
+    """Return the active operator rules (one query)."""
+    rules = (
+        RecommendationRule.objects.filter(is_active=True)
+        .select_related("product", "product__category", "category")
+        .annotate(image_name=first_image_name("product_id"))
+        .order_by("position", "id")
+    )
+    excluded_products, excluded_paths, pins = set(), [], []
+    for rule in rules:
+        if rule.action == RecommendationRule.Action.EXCLUDE:
+            if rule.product_id:
+                excluded_products.add(rule.product_id)
+            elif rule.category_id:
+                excluded_paths.append(rule.category.path)
+        elif rule.action == RecommendationRule.Action.PIN and rule.product_id:
+            item = ServedItem(
+                product=rule.product,
+                rank=rule.position,
+                score=None,
+                reason=PINNED_REASON,
+                image_name=rule.image_name,
+            )
+            pins.append((rule.position, item))
+    return ServingRules(
+        excluded_product_ids=frozenset(excluded_products),
+        excluded_category_paths=tuple(excluded_paths),
+        pins=tuple(pins),
+    )
+
+
+def _active_recommender_batches() -> QuerySet[ServedBatch]:
+    # A subquery, not a separate read: the rows and the batch they come from are
+    # read in one statement, so a batch swap in between cannot mix two sets.
+    return ServedBatch.objects.filter(
+        kind=ModelKind.RECOMMENDER, state=ServedBatch.State.ACTIVE
+    ).values("pk")
+
+
+def bought_product_ids(customer) -> set[int]:
+    """Return the pks of the products a customer has bought (sales not cancelled)."""
+    return set(
+        OrderLine.objects.filter(order__customer=customer, order__kind=Order.Kind.SALE)
+        .exclude(order__status=Order.Status.CANCELLED)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
+def recommendations_for(
+    customer, *, limit: int = 20, rules: ServingRules | None = None
+) -> list[ServedItem]:
+    """Return a customer's "for you" list from the active batch, as they see it.
+
+    Unsellable and excluded products are left out, and so is what the customer
+    already bought unless the shop is set for repeat purchase; pinned products take
+    their positions. Three queries: rows, rules, purchases.
+    """
+    rows = (
+        Recommendation.objects.filter(
+            batch__in=_active_recommender_batches(), customer=customer
+        )
         .select_related("product", "product__category")
-        .order_by("rank")[:limit]
+        .annotate(image_name=first_image_name("product_id"))
+        .order_by("rank")[:MAX_CANDIDATES]
+    )
+    candidates = [
+        ServedItem(
+            product=row.product,
+            rank=row.rank,
+            score=row.score,
+            reason=row.reason,
+            batch_id=row.batch_id,
+            image_name=row.image_name,
+        )
+        for row in rows
+    ]
+    bought = set() if settings.SHOP_REPEAT_PURCHASE else bought_product_ids(customer)
+    return apply_serving_rules(
+        candidates,
+        rules=rules if rules is not None else serving_rules(),
+        bought=bought,
+        pin=True,
+        limit=limit,
+    )
+
+
+def product_list_for(
+    product: Product,
+    *,
+    list_name: str,
+    limit: int = 20,
+    rules: ServingRules | None = None,
+) -> list[ServedItem]:
+    """Return a product's served "similar" or "bought together" list, as shown.
+
+    Unsellable and excluded products are left out (two queries: rows, rules).
+    """
+    rows = (
+        ProductRecommendation.objects.filter(
+            batch__in=_active_recommender_batches(), product=product, list=list_name
+        )
+        .exclude(recommended=product)
+        .select_related("recommended", "recommended__category")
+        .annotate(image_name=first_image_name("recommended_id"))
+        .order_by("rank")[:MAX_CANDIDATES]
+    )
+    candidates = [
+        ServedItem(
+            product=row.recommended,
+            rank=row.rank,
+            score=row.score,
+            reason=row.reason,
+            batch_id=row.batch_id,
+            image_name=row.image_name,
+        )
+        for row in rows
+    ]
+    return apply_serving_rules(
+        candidates,
+        rules=rules if rules is not None else serving_rules(),
+        limit=limit,
+    )
+
+
+def similar_products(
+    product: Product, *, limit: int = 20, rules: ServingRules | None = None
+) -> list[ServedItem]:
+    """Return the products served as similar to `product`, as customers see them."""
+    return product_list_for(
+        product, list_name=ProductRecommendation.List.SIMILAR, limit=limit, rules=rules
+    )
+
+
+def bought_together(
+    product: Product, *, limit: int = 20, rules: ServingRules | None = None
+) -> list[ServedItem]:
+    """Return the products served as bought together with `product`, as shown."""
+    return product_list_for(
+        product,
+        list_name=ProductRecommendation.List.BOUGHT_TOGETHER,
+        limit=limit,
+        rules=rules,
     )

@@ -1,3 +1,28 @@
 """Public storefront pages (server-rendered)."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "storefront"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("products/<str:sku>/", views.product_detail, name="product"),
+    path("for-you/", views.for_you, name="for-you"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="storefront/login.html",
+            next_page="storefront:for-you",
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(next_page="storefront:home"),
+        name="logout",
+    ),
+]

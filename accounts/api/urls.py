@@ -12,4 +12,9 @@ urlpatterns = [
         views.TokenRevokeView.as_view(),
         name="api-token-revoke",
     ),
+    path(
+        "customers/<int:pk>/erase/",
+        views.CustomerEraseView.as_view(),
+        name="api-customer-erase",
+    ),
 ]

@@ -1,18 +1,25 @@
 """Account endpoints: the signed-in user's details and API tokens."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.selectors import user_get_with_profile
-from accounts.services import account_update, token_obtain, token_revoke
+from accounts.services import (
+    account_update,
+    customer_erase,
+    token_obtain,
+    token_revoke,
+)
 
 from .serializers import MeSerializer, MeUpdateInputSerializer, TokenSerializer
 from .throttles import SignInThrottle
@@ -83,4 +90,28 @@ class TokenRevokeView(APIView):
     )
     def post(self, request: Request) -> Response:
         token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerEraseView(APIView):
+    """Erase a customer on request (right to erasure), for staff."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["account"],
+        summary="Erase a customer (staff)",
+        description="Staff only. Deletes the customer's events, served lists, token, "
+        "profile and account; their orders stay, anonymised, with their totals; a "
+        "tombstone of keyed hashes keeps imports and training from bringing them "
+        "back. 404 for an unknown id; 400 for a staff account.",
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        customer = get_object_or_404(User, pk=pk)
+        try:
+            customer_erase(customer=customer, erased_by=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError(as_serializer_error(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,12 +12,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_train_and_infer_wait_until_done(shop, capsys):
     call_command("train", "recommender", "--wait")
-    call_command("infer", "all", "--wait")
+    call_command("infer", "recommender", "--wait")
 
     out = capsys.readouterr().out
     assert "Training recommender" in out and "succeeded" in out
     assert ModelVersion.objects.filter(status="champion").count() == 1
     assert Run.objects.filter(type="infer", state="succeeded").count() == 1
+
+
+def test_train_all_reports_each_kind_and_fails_if_one_fails(shop, capsys):
+    # The test shop has 60 days of history: too short for a 60-day churn horizon.
+    with pytest.raises(CommandError, match="Training segments .*Not enough purchase"):
+        call_command("train", "all", "--wait")
+    assert ModelVersion.objects.get(status="champion").kind == "recommender"
 
 
 def test_wait_exits_non_zero_when_the_run_fails(db):

@@ -33,10 +33,11 @@ def test_schedules_and_task_results_are_in_the_admin(admin_client):
 
 
 def test_scheduled_run_queues_a_run_per_available_kind(db):
+    from mlops.kinds import available_kinds
     from mlops.models import Run
     from mlops.tasks import scheduled_run
 
     run_ids = scheduled_run.apply(kwargs={"kind": "all", "type": "infer"}).get()
-    assert list(Run.objects.filter(pk__in=run_ids).values_list("kind", "type")) == [
-        ("recommender", "infer")
-    ]
+    queued = Run.objects.filter(pk__in=run_ids).values_list("kind", "type")
+    assert sorted(queued) == sorted((kind, "infer") for kind in available_kinds())
+    assert {"recommender", "segments"} <= set(available_kinds())
