@@ -1,7 +1,11 @@
-"""The `recommender` model kind as the ML platform runs it: "for you" lists.
+"""The `recommender` model kind as the ML platform runs it.
 
-Until the sequence models land, the served model is category popularity, measured
-against recent popularity with the leave-last-out protocol.
+Training measures a sequential self-attention model (SASRec) against recent
+popularity, category popularity, item-kNN and EASE on the same held-out purchases
+(leave-last-out); the registry serves whichever wins. Every candidate's artifact also
+carries the product lists ("similar", from the SASRec item embeddings with a
+category/price-band fallback for new products, and "bought together", from baskets),
+so that batch inference writes all three kinds of list from one model version.
 """
 
 from dataclasses import dataclass
@@ -11,32 +15,71 @@ from itertools import repeat
 import numpy as np
 from django.conf import settings
 
-from catalog.models import Category
+from catalog.models import Product
 from mlops.bulk import bulk_insert
 from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
-from mlops.ml.progress import ProgressTracker
+from mlops.ml.progress import Progress, ProgressTracker
 from mlops.ml.ranking_metrics import top_k
 
-from .ml.popularity import CategoryPopularity, RecentPopularity, load_model
-from .ml.protocol import Interactions, SeenItems, evaluate, leave_last_out
-from .models import Recommendation
-from .selectors import customers_to_score, purchase_frame
+from .ml.copurchase import BoughtTogether
+from .ml.explain import reason_items
+from .ml.models import load_model
+from .ml.neighbours import EASE, ItemKNN
+from .ml.popularity import CategoryPopularity, RecentPopularity
+from .ml.protocol import Interactions, SeenItems, evaluate
+from .ml.sasrec import SASRec
+from .ml.similar import similar_items
+from .models import ProductRecommendation, Recommendation
+from .selectors import customers_to_score
+from .training_data import PURCHASE_WEIGHT, leave_last_purchases_out, training_frame
 
 TOP_N = 20
 SCORING_BLOCK = 200  # customers scored at once: block × catalogue floats, kept small
-# (under ~32 MB) so that the allocator reuses the arrays instead of faulting in new pages
+REASON_HISTORY = 20  # the most recent purchases considered for "because you bought"
 MIN_TEST_CUSTOMERS = 5
 DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
+DEFAULT_EASE_L2 = [100.0, 500.0]
+DEFAULT_KNN_SHRINK = [0.0, 10.0]
+SASREC_OPTIONS = (
+    "dim",
+    "blocks",
+    "heads",
+    "max_len",
+    "dropout",
+    "learning_rate",
+    "weight_decay",
+    "epochs",
+    "batch_size",
+    "patience",
+)
+
+
+def purchases_of(history: Interactions) -> Interactions:
+    """Return only the purchases of an interaction history (browsing weighs less)."""
+    if history.weight is None:
+        return history
+    return history.take(history.weight >= PURCHASE_WEIGHT)
+
+
+def without_purchased(score):
+    """Wrap a scorer so that what a customer already bought is never ranked."""
+
+    def masked(history: Interactions, users: np.ndarray) -> np.ndarray:
+        scores = np.array(score(history, users), dtype=np.float64, copy=True)
+        scores[SeenItems(purchases_of(history)).mask(users)] = -np.inf
+        return scores
+
+    return masked
 
 
 @dataclass
 class ServedModel:
-    """A loaded model with the catalogue ids it was trained on."""
+    """A loaded "for you" model with the catalogue and product lists of its artifact."""
 
-    model: CategoryPopularity | RecentPopularity
+    model: object
     product_ids: np.ndarray
-    category_ids: np.ndarray
+    arrays: dict
 
 
 class RecommenderKind:
@@ -46,179 +89,277 @@ class RecommenderKind:
 
     # --- training ---------------------------------------------------------------
     def train(self, context: TrainContext) -> TrainingOutcome:
-        frame = purchase_frame()
-        split = leave_last_out(frame.interactions)
+        frame = training_frame()
+        split = leave_last_purchases_out(frame)
         if len(split.test_users) < MIN_TEST_CUSTOMERS:
             raise RunRefused(
                 f"Not enough purchase history: {len(split.test_users)} customers have "
                 f"3 or more purchases; at least {MIN_TEST_CUSTOMERS} are needed."
             )
-        repeat = settings.SHOP_REPEAT_PURCHASE
-        half_lives = [
-            float(h) for h in context.options.get("half_lives", DEFAULT_HALF_LIVES)
-        ]
-        weights = [
-            float(w)
-            for w in context.options.get("global_weights", DEFAULT_GLOBAL_WEIGHTS)
-        ]
-        configs = list(grid(half_lives, weights))
-        tracker = ProgressTracker(context.progress, len(configs) + len(half_lives) + 2)
+        options = context.options
+        repeat_purchase = settings.SHOP_REPEAT_PURCHASE
+        data = frame.interactions
         context.log(
-            f"{frame.interactions.n_users} customers, {len(frame.interactions.user)} "
-            f"purchases, {len(split.test_users)} in the test split; "
-            f"tuning {len(configs)} configurations"
+            f"{data.n_users} customers, {int(frame.is_purchase.sum())} purchases and "
+            f"{int((~frame.is_purchase).sum())} views/cart adds; "
+            f"{len(split.test_users)} customers in the test split"
         )
 
-        def make_category(half_life, weight):
-            return CategoryPopularity(
-                item_category=frame.product_category,
-                n_categories=len(frame.category_ids),
-                half_life_days=half_life,
-                global_weight=weight,
-            )
+        def measure(model, history, users, items):
+            score = model.score if repeat_purchase else without_purchased(model.score)
+            return evaluate(score, history, users, items, repeat_purchase=True)
 
-        def validate(model):
-            model.fit(split.train)
-            return evaluate(
-                model.score,
+        def on_validation(model):
+            return measure(
+                model.fit(split.train),
                 split.train,
                 split.validation_users,
                 split.validation_items,
-                repeat_purchase=repeat,
             )
 
+        def on_test(model):
+            return measure(
+                model, split.train_plus_validation, split.test_users, split.test_items
+            )
+
+        extra = self._catalogue_extras(frame)
+        tuning = [
+            (
+                "popularity",
+                lambda h: RecentPopularity(h),
+                [(h,) for h in options.get("half_lives", DEFAULT_HALF_LIVES)],
+                ("half_life_days",),
+            ),
+            (
+                "category-popularity",
+                lambda h, w: CategoryPopularity(
+                    item_category=frame.product_category,
+                    n_categories=len(frame.category_ids),
+                    half_life_days=h,
+                    global_weight=w,
+                ),
+                list(
+                    grid(
+                        options.get("half_lives", DEFAULT_HALF_LIVES),
+                        options.get("global_weights", DEFAULT_GLOBAL_WEIGHTS),
+                    )
+                ),
+                ("half_life_days", "global_weight"),
+            ),
+            (
+                "item-knn",
+                lambda s: ItemKNN(shrink=s),
+                [(s,) for s in options.get("knn_shrink", DEFAULT_KNN_SHRINK)],
+                ("shrink",),
+            ),
+            (
+                "ease",
+                lambda l2: EASE(l2=l2),
+                [(l2,) for l2 in options.get("ease_l2", DEFAULT_EASE_L2)],
+                ("l2",),
+            ),
+        ]
+        steps = sum(len(configs) for _, _, configs, _ in tuning) + len(tuning)
+        tracker = ProgressTracker(_scaled(context.progress, 0, 40), steps)
         step = 0
-        best_cfg, best_val = None, None
-        for half_life, weight in configs:
-            metrics = validate(make_category(half_life, weight))
-            if (
-                best_val is None
-                or metrics[self.primary_metric] > best_val[self.primary_metric]
-            ):
-                best_cfg, best_val = (half_life, weight), metrics
-            step += 1
-            tracker.update(step, f"tuned half-life {half_life:g}, weight {weight:g}")
-        best_pop, best_pop_val = None, None
-        for half_life in half_lives:
-            metrics = validate(RecentPopularity(half_life))
-            if (
-                best_pop_val is None
-                or metrics[self.primary_metric] > best_pop_val[self.primary_metric]
-            ):
-                best_pop, best_pop_val = half_life, metrics
-            step += 1
-            tracker.update(step, f"tuned baseline half-life {half_life:g}")
-
-        def test_and_refit(model, hyperparameters):
-            model.fit(split.train_plus_validation)
-            metrics = evaluate(
-                model.score,
-                split.train_plus_validation,
-                split.test_users,
-                split.test_items,
-                repeat_purchase=repeat,
+        baselines = {}
+        for name, make, configs, names in tuning:
+            best_config, best = None, None
+            for config in configs:
+                metrics = on_validation(make(*config))
+                if (
+                    best is None
+                    or metrics[self.primary_metric] > best[self.primary_metric]
+                ):
+                    best_config, best = config, metrics
+                step += 1
+                tracker.update(step, f"tuned {name} {config}")
+            model = make(*best_config).fit(split.train_plus_validation)
+            metrics = on_test(model)
+            model.fit(data)  # served: what all the data says
+            baselines[name] = Candidate(
+                model.algorithm,
+                metrics,
+                model.to_bytes(**extra),
+                "npz",
+                dict(zip(names, (float(v) for v in best_config), strict=True)),
             )
-            model.fit(frame.interactions)  # serve what all the data says
-            artifact = model.to_bytes(
-                product_ids=frame.product_ids, category_ids=frame.category_ids
+            step += 1
+            tracker.update(
+                step,
+                f"{name}: {self.primary_metric} {metrics[self.primary_metric]:.4f}",
+                force=True,
             )
-            return Candidate(model.algorithm, metrics, artifact, "npz", hyperparameters)
 
-        chosen = test_and_refit(
-            make_category(*best_cfg),
-            {"half_life_days": best_cfg[0], "global_weight": best_cfg[1]},
+        sasrec_options = {k: options[k] for k in SASREC_OPTIONS if k in options}
+        sasrec = SASRec(seed=context.seed, **sasrec_options)
+        sasrec.fit(
+            split.train_plus_validation, progress=_scaled(context.progress, 40, 90)
         )
-        baseline = test_and_refit(
-            RecentPopularity(best_pop), {"half_life_days": best_pop}
+        sasrec_metrics = on_test(sasrec)
+        context.log(
+            f"sasrec: {self.primary_metric} {sasrec_metrics[self.primary_metric]:.4f}"
+            f" after {sasrec.fit_result.epochs_run if sasrec.fit_result else 0} epochs"
         )
-        tracker.update(step + 1, "measured on the test split", force=True)
-
+        extra |= self._product_lists(frame, sasrec)
+        model = Candidate(
+            sasrec.algorithm,
+            sasrec_metrics,
+            sasrec.to_bytes(**extra),
+            "npz",
+            {k: getattr(sasrec, k) for k in SASREC_OPTIONS},
+        )
+        # Every candidate carries the same product lists, whichever of them serves.
+        baselines = {
+            name: Candidate(
+                c.algorithm,
+                c.metrics,
+                _with_arrays(c.artifact, extra),
+                "npz",
+                c.hyperparameters,
+            )
+            for name, c in baselines.items()
+        }
         champion_metrics = None
         if context.champion is not None:
-            champion_metrics = self._remeasure(context.champion, frame, split, repeat)
-        tracker.update(step + 2, "done", force=True)
+            champion_metrics = self._remeasure(context.champion, frame, split, on_test)
+        context.progress(Progress(1, 1, 100.0, 0.0, "measured"))
         return TrainingOutcome(
-            model=chosen,
-            baselines={"popularity": baseline},
+            model=model,
+            baselines=baselines,
             protocol={
                 "name": "leave-last-out",
+                "held_out": "each customer's last purchase (test) and the one before "
+                "(validation); history is everything strictly before",
                 "min_interactions": 3,
                 "test_customers": int(len(split.test_users)),
                 "ranking": "full catalogue",
-                "exclude_history": not repeat,
-                "tuned_on": "second-to-last purchase (validation)",
-                "champion_remeasured": "champion's configuration refit on the same data",
+                "exclude_history": not repeat_purchase,
+                "interactions": "purchases (weight 1), cart adds (0.3), views (0.1)",
+                "tuned_on": "validation purchase",
+                "champion_remeasured": "stored SASRec weights, or the champion's "
+                "configuration refit on the same data",
             },
             data_fingerprint=frame.fingerprint(),
             champion_metrics=champion_metrics,
         )
 
-    def _remeasure(self, champion, frame, split, repeat) -> dict:
-        params = champion.hyperparameters
-        if champion.algorithm == CategoryPopularity.algorithm:
-            model = CategoryPopularity(
-                item_category=frame.product_category,
-                n_categories=len(frame.category_ids),
-                half_life_days=params.get("half_life_days", 30.0),
-                global_weight=params.get("global_weight", 0.2),
-            )
-        else:
-            model = RecentPopularity(params.get("half_life_days", 30.0))
-        model.fit(split.train_plus_validation)
-        return evaluate(
-            model.score,
-            split.train_plus_validation,
-            split.test_users,
-            split.test_items,
-            repeat_purchase=repeat,
+    def _catalogue_extras(self, frame) -> dict:
+        return {
+            "product_ids": frame.product_ids,
+            "category_ids": frame.category_ids,
+        }
+
+    def _product_lists(self, frame, sasrec: SASRec) -> dict:
+        purchases = frame.purchases()
+        counts = np.bincount(
+            frame.interactions.item, minlength=frame.interactions.n_items
         )
+        similar, similar_score = similar_items(
+            sasrec.item_embeddings(),
+            TOP_N,
+            frame.product_category,
+            _price_bands(frame),
+            known=counts > 0,
+            popularity=counts,
+        )
+        together = BoughtTogether(k=TOP_N).fit(
+            frame.basket[frame.is_purchase], purchases.item, purchases.n_items
+        )
+        return {
+            "popularity": (counts / max(counts.sum(), 1)).astype(np.float32),
+            "similar": similar,
+            "similar_score": similar_score,
+            "similar_known": counts > 0,
+            "together": together.neighbours,
+            "together_score": together.scores,
+        }
+
+    def _remeasure(self, champion, frame, split, on_test) -> dict:
+        model, _ = load_model(champion.artifact)
+        if isinstance(model, SASRec):
+            return on_test(model)  # trained without each customer's last purchase
+        if isinstance(model, CategoryPopularity):
+            model.item_category = frame.product_category
+            model.n_categories = len(frame.category_ids)
+        fresh = type(model)(**_constructor_args(model))
+        return on_test(fresh.fit(split.train_plus_validation))
 
     # --- serving ----------------------------------------------------------------
     def load(self, algorithm: str, artifact: bytes) -> ServedModel:
         model, arrays = load_model(artifact)
-        return ServedModel(model, arrays["product_ids"], arrays["category_ids"])
+        return ServedModel(model, arrays["product_ids"], arrays)
 
-    def inference_keys(self) -> list[int]:
-        return customers_to_score()
+    def inference_keys(self) -> list:
+        customers = [["c", pk] for pk in customers_to_score()]
+        products = Product.objects.filter(is_active=True).order_by("pk")
+        return customers + [["p", pk] for pk in products.values_list("pk", flat=True)]
 
-    def infer_chunk(self, *, model: ServedModel, keys: list[int], batch_id: int) -> int:
-        """Write the top 20 for each customer in `keys`, replacing what the batch had."""
-        history, users = self._history(model, keys)
-        seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(history)
-        reason_of = self._reason_table(model)
-        bought = self._bought_categories(model, history, len(keys))
+    def infer_chunk(self, *, model: ServedModel, keys: list, batch_id: int) -> int:
+        """Write the lists of the customers and products in `keys` for the batch."""
+        customers = [pk for group, pk in keys if group == "c"]
+        products = [pk for group, pk in keys if group == "p"]
+        written = 0
+        if customers:
+            written += self._write_for_you(model, customers, batch_id)
+        if products:
+            written += self._write_product_lists(model, products, batch_id)
+        return written
+
+    def _write_for_you(self, model: ServedModel, keys: list[int], batch_id: int) -> int:
+        history = self._history(model, keys)
+        bought = purchases_of(history)
+        seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(bought)
+        recent = _recent_items(bought, len(keys), REASON_HISTORY)
+        explainer = _explainer(model.model)
         customer_ids = np.asarray(keys, dtype=np.int64)
-        parts = []
+        users = np.arange(len(keys))
+        has_history = np.bincount(history.user, minlength=len(keys)) > 0
+        popularity = model.arrays["popularity"].astype(np.float64)
+        rows = []
         for start in range(0, len(users), SCORING_BLOCK):
             block = users[start : start + SCORING_BLOCK]
-            scores = model.model.score(history, block)
+            scores = np.asarray(model.model.score(history, block), dtype=np.float64)
+            # Cold start: a customer with no history gets what is popular overall.
+            newcomers = np.flatnonzero(~has_history[block])
+            scores[newcomers] = popularity
             ranked = top_k(scores, TOP_N, seen.mask(block) if seen else None)
             picked = np.take_along_axis(scores, ranked, axis=1)
-            keep = np.isfinite(picked)
-            row = np.broadcast_to(
-                (start + np.arange(len(block)))[:, None], ranked.shape
+            because = (
+                reason_items(explainer, recent[block], ranked)
+                if explainer is not None
+                else np.full(ranked.shape, -1)
             )
-            rank = np.broadcast_to(np.arange(1, ranked.shape[1] + 1), ranked.shape)
-            reason = np.full(ranked.shape, len(reason_of) - 1)
-            if bought is not None:
-                category = model.model.item_category[ranked]
-                named = reason_of[category] != None  # noqa: E711 (object array)
-                reason = np.where(named & bought[row, category], category, reason)
-            parts.append(
+            keep = np.isfinite(picked)
+            row, rank = np.nonzero(keep)
+            rows.append(
                 (
-                    customer_ids[row[keep]],
-                    rank[keep],
-                    model.product_ids[ranked[keep]],
-                    picked[keep].astype(np.float64),
-                    reason[keep],
+                    block[row],
+                    rank + 1,
+                    ranked[row, rank],
+                    picked[row, rank],
+                    because[row, rank],
                 )
             )
         Recommendation.objects.filter(batch_id=batch_id, customer_id__in=keys).delete()
-        if not parts:
+        if not rows:
             return 0
-        customers, ranks, products, scores, reasons = (
-            np.concatenate(column) for column in zip(*parts, strict=True)
+        user, ranks, items, scores, because = (
+            np.concatenate(column) for column in zip(*rows, strict=True)
         )
+        customers, newcomer = customer_ids[user], ~has_history[user]
+        names = self._names(model.product_ids[because[because >= 0]])
+        default = (
+            "Popular with shoppers like you"
+            if isinstance(model.model, CategoryPopularity)
+            else "Popular right now"
+        )
+        reasons = [
+            f"Because you bought {names[int(model.product_ids[b])]}"
+            if b >= 0
+            else ("Popular right now" if new else default)
+            for b, new in zip(because.tolist(), newcomer.tolist(), strict=True)
+        ]
         return bulk_insert(
             Recommendation,
             ["batch", "customer", "rank", "product", "score", "reason"],
@@ -226,50 +367,179 @@ class RecommenderKind:
                 repeat(batch_id),
                 customers.tolist(),
                 ranks.tolist(),
-                products.tolist(),
-                scores.tolist(),
-                reason_of[reasons].tolist(),
+                model.product_ids[items].tolist(),
+                scores.astype(float).tolist(),
+                reasons,
                 strict=False,
             ),
         )
 
-    def _reason_table(self, model: ServedModel) -> np.ndarray:
-        """Return the reason per category index (None: unnamed), then the default."""
-        reasons: list[str | None] = []
-        if isinstance(model.model, CategoryPopularity):
-            names = dict(Category.objects.values_list("pk", "name"))
-            for pk in model.category_ids.tolist():
-                name = names.get(int(pk))
-                reasons.append(f"Popular in {name}, where you shop" if name else None)
-        table = np.empty(len(reasons) + 1, dtype=object)
-        table[:-1] = reasons
-        table[-1] = "Popular right now"
-        return table
+    def _write_product_lists(
+        self, model: ServedModel, keys: list[int], batch_id: int
+    ) -> int:
+        arrays = model.arrays
+        items = _positions(np.asarray(keys, np.int64), model.product_ids)
+        known = arrays["similar_known"]
+        rows = []
+        for product_id, item in zip(keys, items.tolist(), strict=True):
+            if item < 0:
+                continue  # a product newer than the model: it waits for the next run
+            similar_reason = (
+                "Chosen by the same shoppers"
+                if known[item]
+                else "Same category and price range"
+            )
+            for list_name, neighbours, scores, reason in (
+                (
+                    ProductRecommendation.List.SIMILAR,
+                    arrays["similar"],
+                    arrays["similar_score"],
+                    similar_reason,
+                ),
+                (
+                    ProductRecommendation.List.BOUGHT_TOGETHER,
+                    arrays["together"],
+                    arrays["together_score"],
+                    None,
+                ),
+            ):
+                pairs = zip(
+                    neighbours[item].tolist(), scores[item].tolist(), strict=True
+                )
+                for rank, (other, score) in enumerate(pairs, start=1):
+                    if other < 0:
+                        break
+                    text = reason or f"In {score:.0%} of the orders with this product"
+                    rows.append(
+                        (
+                            batch_id,
+                            product_id,
+                            list_name,
+                            rank,
+                            int(model.product_ids[other]),
+                            float(score),
+                            text,
+                        )
+                    )
+        ProductRecommendation.objects.filter(
+            batch_id=batch_id, product_id__in=keys
+        ).delete()
+        return bulk_insert(
+            ProductRecommendation,
+            ["batch", "product", "list", "rank", "recommended", "score", "reason"],
+            rows,
+        )
 
-    def _history(self, model: ServedModel, keys: list[int]):
-        frame = purchase_frame(customer_ids=keys)
+    def _history(self, model: ServedModel, keys: list[int]) -> Interactions:
+        frame = training_frame(customer_ids=keys)
         data = frame.interactions
         item = _positions(frame.product_ids[data.item], model.product_ids)
-        user = _positions(frame.customer_ids[data.user], np.asarray(keys, np.int64))
         known = item >= 0
-        history = Interactions(
-            user[known], item[known], data.day[known], len(keys), len(model.product_ids)
+        return Interactions(
+            data.user[known],
+            item[known],
+            data.day[known],
+            len(keys),
+            len(model.product_ids),
+            data.weight[known],
         )
-        return history, np.arange(len(keys))
 
-    def _bought_categories(self, model, history: Interactions, n_users: int):
-        """Return (n_users, n_categories) booleans: bought in that category, or None."""
-        if not isinstance(model.model, CategoryPopularity):
-            return None
-        bought = np.zeros((n_users, model.model.n_categories), dtype=bool)
-        bought[history.user, model.model.item_category[history.item]] = True
-        return bought
+    @staticmethod
+    def _names(product_ids: np.ndarray) -> dict[int, str]:
+        wanted = sorted(set(product_ids.tolist()))
+        return dict(Product.objects.filter(pk__in=wanted).values_list("pk", "name"))
 
     def delete_batch_rows(self, batch_ids: list[int]) -> None:
         if batch_ids:
-            Recommendation.objects.filter(batch_id__in=batch_ids)._raw_delete(
-                Recommendation.objects.db
+            for table in (Recommendation, ProductRecommendation):
+                table.objects.filter(batch_id__in=batch_ids)._raw_delete(
+                    table.objects.db
+                )
+
+
+def _scaled(sink, start: float, end: float):
+    """Map a sub-task's 0–100 % progress onto start–end % of the run."""
+
+    def report(progress: Progress) -> None:
+        percent = start + (end - start) * progress.percent / 100
+        sink(
+            Progress(
+                progress.step,
+                progress.total_steps,
+                percent,
+                progress.eta_seconds,
+                progress.message,
             )
+        )
+
+    return report
+
+
+def _with_arrays(artifact: bytes, extra: dict) -> bytes:
+    """Return the npz artifact with `extra` arrays added (or replaced)."""
+    import io
+
+    with np.load(io.BytesIO(artifact), allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    buffer = io.BytesIO()
+    np.savez(buffer, **(arrays | {k: np.asarray(v) for k, v in extra.items()}))
+    return buffer.getvalue()
+
+
+def _constructor_args(model) -> dict:
+    from dataclasses import fields
+
+    learned = {
+        "scores",
+        "item_scores",
+        "global_scores",
+        "category_prior",
+        "neighbours",
+        "similarities",
+        "items",
+        "weights",
+        "n_items",
+    }
+    return {
+        f.name: getattr(model, f.name)
+        for f in fields(model)
+        if f.init and f.name not in learned
+    }
+
+
+def _explainer(model):
+    if isinstance(model, SASRec):
+        return model.item_embeddings()
+    return getattr(model, "contributions", None)
+
+
+def _price_bands(frame) -> np.ndarray:
+    """Return 0/1/2 per item: its price tertile within its category."""
+    prices = dict(Product.objects.values_list("pk", "price"))
+    price = np.array([float(prices.get(int(pk), 0)) for pk in frame.product_ids])
+    band = np.zeros(len(price), dtype=np.int64)
+    for category in np.unique(frame.product_category):
+        members = np.flatnonzero(frame.product_category == category)
+        if len(members) >= 3:
+            edges = np.quantile(price[members], [1 / 3, 2 / 3])
+            band[members] = np.searchsorted(edges, price[members], side="right")
+    return band
+
+
+def _recent_items(bought: Interactions, n_users: int, count: int) -> np.ndarray:
+    """Return (n_users, count) each user's most recent distinct purchases, -1 padded."""
+    out = np.full((n_users, count), -1, dtype=np.int64)
+    order = np.lexsort((-bought.day, bought.user))
+    for user, item in zip(
+        bought.user[order].tolist(), bought.item[order].tolist(), strict=True
+    ):
+        row = out[user]
+        if item in row:
+            continue
+        free = np.flatnonzero(row < 0)
+        if len(free):
+            row[free[0]] = item
+    return out
 
 
 def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -14,11 +14,14 @@ from .protocol import Interactions
 
 
 def decayed_counts(data: Interactions, half_life_days: float) -> np.ndarray:
-    """Return each item's purchase count, halving every `half_life_days` into the past."""
+    """Return each item's weighted interaction count (a purchase counts 1, browsing
+    less), halving every `half_life_days` into the past."""
     if len(data.day) == 0:
         return np.zeros(data.n_items)
     age = data.day.max() - data.day
     weights = 0.5 ** (age / max(half_life_days, 1e-6))
+    if data.weight is not None:
+        weights = weights * data.weight
     return np.bincount(data.item, weights=weights, minlength=data.n_items)
 
 
@@ -94,6 +97,8 @@ class CategoryPopularity:
         cats = self.item_category[history.item[mask]]
         age = (history.day.max() - history.day[mask]) if mask.any() else np.zeros(0)
         weights = 0.5 ** (age / max(self.half_life_days * 4, 1e-6))
+        if history.weight is not None:
+            weights = weights * history.weight[mask]
         shares = np.zeros((len(users), self.n_categories))
         np.add.at(shares, (rows, cats), weights)
         totals = shares.sum(axis=1, keepdims=True)
@@ -137,9 +142,6 @@ class CategoryPopularity:
         )
 
 
-MODELS = {m.algorithm: m for m in (RecentPopularity, CategoryPopularity)}
-
-
 def _save(**arrays) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
@@ -147,7 +149,7 @@ def _save(**arrays) -> bytes:
 
 
 def load_model(artifact: bytes):
-    """Return (model, all arrays) stored in `artifact` by `to_bytes`."""
-    with np.load(io.BytesIO(artifact), allow_pickle=False) as arrays:
-        data = {key: arrays[key] for key in arrays.files}
-    return MODELS[str(data["algorithm"])].from_arrays(data), data
+    """Return (model, arrays); kept for old imports, see `models.load_model`."""
+    from .models import load_model as load  # models imports this module
+
+    return load(artifact)

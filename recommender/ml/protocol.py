@@ -16,17 +16,27 @@ from mlops.ml.ranking_metrics import ranking_report, top_k
 
 @dataclass(frozen=True)
 class Interactions:
-    """Purchases in time order: parallel arrays of user index, item index and day."""
+    """Purchases in time order: parallel arrays of user index, item index and day.
+
+    `weight` (optional) is each interaction's weight: 1 for a purchase, less for a view
+    or a cart add; None means every interaction weighs 1.
+    """
 
     user: np.ndarray
     item: np.ndarray
     day: np.ndarray
     n_users: int
     n_items: int
+    weight: np.ndarray | None = None
 
     def take(self, mask: np.ndarray) -> "Interactions":
         return Interactions(
-            self.user[mask], self.item[mask], self.day[mask], self.n_users, self.n_items
+            self.user[mask],
+            self.item[mask],
+            self.day[mask],
+            self.n_users,
+            self.n_items,
+            None if self.weight is None else self.weight[mask],
         )
 
 

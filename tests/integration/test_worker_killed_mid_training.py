@@ -15,10 +15,12 @@ from tests.mlops.conftest import build_shop
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 # A real but deliberately wide tuning grid, so that training lasts long enough to be
-# interrupted (about 3,000 configurations, ~10 s on the CI machine).
+# interrupted (about 1,300 configurations of the popularity models, then SASRec).
 GRID = {
-    "half_lives": [round(float(h), 2) for h in np.linspace(1, 365, 300)],
+    "half_lives": [round(float(h), 2) for h in np.linspace(1, 365, 120)],
     "global_weights": [round(w, 2) for w in np.linspace(0.0, 0.9, 10)],
+    "epochs": 3,
+    "dim": 16,
 }
 
 
@@ -53,10 +55,12 @@ def test_training_survives_a_worker_killed_mid_run(start_worker, redis_url):
     assert run.state == Run.State.SUCCEEDED, run.error + second.output()
     assert run.attempts == 2
     versions = ModelVersion.objects.filter(kind="recommender")
-    assert versions.count() == 1
-    version = versions.get()
-    assert version.run_id == run.pk
-    artifact_read(version)  # whole and matching its SHA-256
+    trained = versions.get(run=run)  # exactly one version of the run's model
+    # ...and at most one more: the baseline that serves if the model lost to it
+    assert versions.exclude(pk=trained.pk).count() <= 1
+    assert versions.filter(status="champion").count() == 1
+    for version in versions:
+        artifact_read(version)  # whole and matching its SHA-256
     artifact_dir = Path(settings.ARTIFACTS_ROOT) / "recommender"
     files = sorted(p.name for p in artifact_dir.iterdir())
     assert not [name for name in files if name.startswith(".partial-")], files

@@ -7,11 +7,12 @@ from django.core.management import CommandError, call_command
 
 from mlops.models import ModelVersion, Run
 
+SMALL = '{"epochs": 3, "dim": 16}'  # a tiny SASRec: these tests are about commands
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_train_and_infer_wait_until_done(shop, capsys):
-    call_command("train", "recommender", "--wait")
+    call_command("train", "recommender", "--wait", "--options", SMALL)
     call_command("infer", "recommender", "--wait")
 
     out = capsys.readouterr().out
@@ -23,13 +24,13 @@ def test_train_and_infer_wait_until_done(shop, capsys):
 def test_train_all_reports_each_kind_and_fails_if_one_fails(shop, capsys):
     # The test shop has 60 days of history: too short for a 60-day churn horizon.
     with pytest.raises(CommandError, match="Training segments .*Not enough purchase"):
-        call_command("train", "all", "--wait")
+        call_command("train", "all", "--wait", "--options", SMALL)
     assert ModelVersion.objects.get(status="champion").kind == "recommender"
 
 
 def test_wait_exits_non_zero_when_the_run_fails(db):
     with pytest.raises(CommandError, match="Not enough purchase history"):
-        call_command("train", "recommender", "--wait")
+        call_command("train", "recommender", "--wait", "--options", SMALL)
 
 
 def test_infer_without_a_champion_fails_clearly(db):
@@ -52,9 +53,11 @@ def test_bad_arguments_are_refused(db, args, message):
 
 
 def test_model_report_filters_by_kind(shop, capsys):
-    call_command("train", "recommender")
+    call_command("train", "recommender", "--options", SMALL)
     capsys.readouterr()
     call_command("model_report", "--kind", "demand", "--json")
     assert json.loads(capsys.readouterr().out) == []
     call_command("model_report")
-    assert "recommender v1 category-popularity [champion]" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "recommender v1 sasrec [" in listed
+    assert "[champion]" in listed and "baseline popularity:" in listed

@@ -1,0 +1,100 @@
+"""The recommender's training data: weights, pseudonyms, erasure and the split."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from recommender.models import BehaviourEvent, ErasedCustomer
+from recommender.privacy import pseudonymise
+from recommender.training_data import leave_last_purchases_out, training_frame
+from tests.factories import (
+    BehaviourEventFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def buy(customer, product, days_ago, hour=12):
+    when = timezone.now().replace(hour=hour) - timedelta(days=days_ago)
+    order = OrderFactory(customer=customer, placed_at=when)
+    OrderLineFactory(order=order, product=product, line_number=1)
+    return order
+
+
+def event(customer, product, kind, days_ago, hour=12):
+    when = timezone.now().replace(hour=hour) - timedelta(days=days_ago)
+    return BehaviourEventFactory(
+        customer=customer, product=product, kind=kind, occurred_at=when
+    )
+
+
+@pytest.fixture
+def history():
+    ann, ben = CustomerFactory(), CustomerFactory()
+    a, b, c, d = (ProductFactory() for _ in range(4))
+    buy(ann, a, 30)
+    event(ann, b, BehaviourEvent.Kind.VIEW, 20)
+    buy(ann, b, 20, hour=13)
+    event(ann, c, BehaviourEvent.Kind.ADD_TO_CART, 10)
+    buy(ann, c, 10, hour=13)
+    event(ann, d, BehaviourEvent.Kind.VIEW, 5)  # after her last purchase
+    buy(ben, d, 3)
+    event(ben, a, BehaviourEvent.Kind.SEARCH, 2)  # searches are not interactions
+    return ann, ben, (a, b, c, d)
+
+
+def test_frame_weights_purchases_over_browsing_and_hides_customer_ids(history):
+    ann, ben, _ = history
+    frame = training_frame()
+
+    data = frame.interactions
+    assert data.n_users == 2 and len(data.user) == 7
+    assert sorted(data.weight[frame.is_purchase].tolist()) == [1.0] * 4
+    assert sorted(data.weight[~frame.is_purchase].tolist()) == pytest.approx(
+        [0.1, 0.1, 0.3]
+    )
+    assert set(frame.customer_keys) == {pseudonymise(ann.pk), pseudonymise(ben.pk)}
+    assert all(len(key) == 64 and key != str(ann.pk) for key in frame.customer_keys)
+    assert frame.fingerprint()["purchases"] == 4
+
+
+def test_erased_customers_are_left_out(history):
+    ann, _, _ = history
+    ErasedCustomer.objects.create(
+        pseudonym=pseudonymise(ann.pk), erased_at=timezone.now()
+    )
+    frame = training_frame()
+    assert frame.interactions.n_users == 1
+    assert pseudonymise(ann.pk) not in set(frame.customer_keys)
+
+
+def test_split_holds_out_last_purchases_with_history_strictly_before(history):
+    ann, _, (a, b, c, d) = history
+    frame = training_frame()
+    split = leave_last_purchases_out(frame)
+    item = {int(pk): i for i, pk in enumerate(frame.product_ids)}
+
+    assert split.test_items.tolist() == [item[c.pk]]  # only Ann has 3 purchases
+    assert split.validation_items.tolist() == [item[b.pk]]
+    ann_index = int(split.test_users[0])
+    before_test = split.train_plus_validation
+    mine = before_test.item[before_test.user == ann_index]
+    # a, view b, b, cart c — not the purchase of c nor the later view of d
+    assert sorted(mine.tolist()) == sorted(
+        [item[a.pk], item[b.pk], item[b.pk], item[c.pk]]
+    )
+    before_validation = split.train.item[split.train.user == ann_index]
+    assert sorted(before_validation.tolist()) == sorted([item[a.pk], item[b.pk]])
+
+
+def test_inference_frame_follows_the_given_customer_order(history):
+    ann, ben, _ = history
+    frame = training_frame(customer_ids=[ben.pk, ann.pk])
+    assert frame.customer_keys.tolist() == [pseudonymise(ben.pk), pseudonymise(ann.pk)]
+    assert np.bincount(frame.interactions.user).tolist() == [1, 6]
