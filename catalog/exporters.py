@@ -4,6 +4,8 @@ import csv
 from pathlib import Path
 from typing import TextIO
 
+from ecomsite.exporting import write_atomically
+
 from .models import Product
 
 PRODUCT_COLUMNS = [
@@ -39,9 +41,4 @@ def export_products(out: TextIO) -> int:
 
 def export_products_to_file(path: Path) -> int:
     """Write the product CSV to `path` (through a temporary file, then renamed)."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="", encoding="utf-8") as out:
-        count = export_products(out)
-    partial.replace(path)
-    return count
+    return write_atomically(path, export_products)

@@ -240,7 +240,7 @@ def serving_rules() -> ServingRules:
     )
 
 
-def _active_recommender_batches() -> QuerySet[ServedBatch]:
+def active_recommender_batches() -> QuerySet[ServedBatch]:
     # A subquery, not a separate read: the rows and the batch they come from are
     # read in one statement, so a batch swap in between cannot mix two sets.
     return ServedBatch.objects.filter(
@@ -269,7 +269,7 @@ def recommendations_for(
     """
     rows = (
         Recommendation.objects.filter(
-            batch__in=_active_recommender_batches(), customer=customer
+            batch__in=active_recommender_batches(), customer=customer
         )
         .select_related("product", "product__category")
         .annotate(image_name=first_image_name("product_id"))
@@ -309,7 +309,7 @@ def product_list_for(
     """
     rows = (
         ProductRecommendation.objects.filter(
-            batch__in=_active_recommender_batches(), product=product, list=list_name
+            batch__in=active_recommender_batches(), product=product, list=list_name
         )
         .exclude(recommended=product)
         .select_related("recommended", "recommended__category")
