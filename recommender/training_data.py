@@ -22,6 +22,7 @@ from .selectors import catalogue_arrays
 PURCHASE_WEIGHT = 1.0  # browsing weighs less, so weight >= 1 marks a purchase
 EVENT_WEIGHTS = {BehaviourEvent.Kind.ADD_TO_CART: 0.3, BehaviourEvent.Kind.VIEW: 0.1}
 EVENT_DAYS = 180  # browsing older than this says little about what comes next
+HISTORY_GAP_DAYS = 1.0  # evaluation: what was known the night before a purchase
 SECONDS_PER_DAY = 86_400.0
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -155,9 +156,16 @@ def _not_erased(user_pks: np.ndarray) -> np.ndarray:
     return np.array([pseudonymise(int(u)) not in erased for u in user_pks.tolist()])
 
 
-def leave_last_purchases_out(frame: TrainingFrame, min_purchases: int = 3) -> Split:
+def leave_last_purchases_out(
+    frame: TrainingFrame, min_purchases: int = 3, gap_days: float = HISTORY_GAP_DAYS
+) -> Split:
     """Hold out each eligible customer's last purchase (test) and the one before
-    (validation); their histories are everything that happened strictly before."""
+    (validation). Their histories end `gap_days` before the held-out purchase.
+
+    Lists are served from a nightly batch, so the views, cart adds and basket mates
+    of the purchase itself are never known when the list is made: keeping them would
+    mostly measure "recommend what was just put in the cart".
+    """
     data, purchase = frame.interactions, frame.is_purchase
     rows = np.arange(len(data.user))
     p_rows = rows[purchase]
@@ -167,10 +175,10 @@ def leave_last_purchases_out(frame: TrainingFrame, min_purchases: int = 3) -> Sp
     second = np.r_[last[1:], False] & ~last
     eligible = counts[p_user] >= min_purchases
     test_rows, validation_rows = p_rows[last & eligible], p_rows[second & eligible]
-    cut_test = _cut_per_user(data, test_rows)
-    cut_validation = _cut_per_user(data, validation_rows)
-    before_test = rows < cut_test[data.user]
-    before_validation = rows < cut_validation[data.user]
+    before_test = data.day < _cutoff_per_user(data, test_rows, gap_days)[data.user]
+    before_validation = (
+        data.day < _cutoff_per_user(data, validation_rows, gap_days)[data.user]
+    )
     return Split(
         train=data.take(before_validation),
         validation_users=data.user[validation_rows],
@@ -181,8 +189,8 @@ def leave_last_purchases_out(frame: TrainingFrame, min_purchases: int = 3) -> Sp
     )
 
 
-def _cut_per_user(data: Interactions, held_rows: np.ndarray) -> np.ndarray:
-    """Row index before which each user's history ends (all rows when none held out)."""
-    cut = np.full(data.n_users, len(data.user) + 1, dtype=np.int64)
-    cut[data.user[held_rows]] = held_rows
-    return cut
+def _cutoff_per_user(data: Interactions, held_rows: np.ndarray, gap_days: float):
+    """Time (days) at which each user's history ends; no end for users not held out."""
+    cutoff = np.full(data.n_users, np.inf)
+    cutoff[data.user[held_rows]] = data.day[held_rows] - gap_days
+    return cutoff
