@@ -289,7 +289,17 @@ def train_once(*, reuse: bool) -> float | None:
     if reuse and champion is not None:
         log(f"reusing champion {champion}")
         return None
-    run = Run.objects.create(kind=ModelKind.RECOMMENDER, type=Run.Type.TRAIN)
+    # This benchmark measures serving: train one configuration of each model, briefly.
+    quick = {
+        "half_lives": [30.0],
+        "global_weights": [0.2],
+        "knn_shrink": [0.0],
+        "ease_l2": [500.0],
+        "epochs": 1,
+    }
+    run = Run.objects.create(
+        kind=ModelKind.RECOMMENDER, type=Run.Type.TRAIN, options=quick
+    )
     began = time.perf_counter()
     version = training_execute(run.pk)
     seconds = time.perf_counter() - began
