@@ -4,7 +4,7 @@
         .venv/bin/python bench/bench_recommender_models.py --label demo
     .venv/bin/python bench/bench_recommender_models.py --synthetic-scale
 
-Reads purchases with `recommender.selectors.purchase_frame` from the database named by
+Reads purchases with `recommender.training_data.training_frame` from the database named by
 DATABASE_URL (generate it first: `migrate`, then `generate_demo_store` or
 `import_orders`). Each model is tuned on the validation item (second-to-last purchase)
 only, refit on everything before the test item and measured on it with
@@ -43,15 +43,11 @@ def load_data(events: bool):
 
     django.setup()
     from recommender.ml.protocol import leave_last_out
-
-    if not events:
-        from recommender.selectors import purchase_frame
-
-        frame = purchase_frame()
-        return frame, leave_last_out(frame.interactions), None
     from recommender.training_data import leave_last_purchases_out, training_frame
 
     frame = training_frame()
+    if not events:
+        return frame, leave_last_out(frame.purchases()), None
     return frame, leave_last_purchases_out(frame), lambda h: h.take(h.weight >= 1)
 
 

@@ -20,7 +20,7 @@ from recommender.models import (
     Recommendation,
 )
 from recommender.privacy import pseudonymise
-from recommender.selectors import purchase_frame
+from recommender.training_data import training_frame
 from tests.factories import BehaviourEventFactory, ProductFactory
 from tests.import_support import run_import, write_rows
 from tests.recommender.serving_support import serve_for
@@ -94,8 +94,8 @@ def assert_erased(user, session_key, stranger, before_totals, lines_before):
     tombstone = ErasedCustomer.objects.get()
     assert tombstone.pseudonym == pseudonymise(user.pk)
     assert tombstone.external_id_hash == pseudonymise("EXT-7")
-    frame = purchase_frame()
-    assert user.pk not in frame.customer_ids.tolist()
+    frame = training_frame()
+    assert pseudonymise(user.pk) not in set(frame.customer_keys)
     assert frame.interactions.user.size == 1  # EXT-8's one line is all that is left
     return tombstone
 
@@ -145,7 +145,7 @@ def test_a_reimport_keeps_erased_customers_anonymous(history, tmp_path):
     assert new.customer_id is None and new.total == Decimal("4.50")
     assert Order.objects.filter(customer__isnull=True).count() == 3
     assert Order.objects.get(number="B-2").customer.external_id == "EXT-8"
-    assert user.pk not in purchase_frame().customer_ids.tolist()
+    assert pseudonymise(user.pk) not in set(training_frame().customer_keys)
 
 
 def test_erasure_refuses_unknown_ids_and_staff(history, staff):
