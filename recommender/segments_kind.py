@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from itertools import repeat
 
 import numpy as np
@@ -162,7 +163,8 @@ class SegmentsKind:
         tracker.update(1, "features built", force=True)
         coverage = float(has_eval.sum()) / max(p.n_customers, 1)  # all have bought
         l2 = float(context.options.get("l2", DEFAULT_L2))
-        measured = self._measure(
+        measure = partial(
+            self._measure,
             x_fit[has_fit],
             y_fit,
             x_eval[has_eval],
@@ -173,9 +175,8 @@ class SegmentsKind:
             has_fit,
             has_eval,
             coverage,
-            l2,
-            context.seed,
         )
+        measured = measure(l2, context.seed)
         tracker.update(2, "churn model measured", force=True)
 
         # What serves: segmentation as of T, churn refitted on the latest window.
@@ -219,20 +220,7 @@ class SegmentsKind:
             if champion.algorithm == churn.ChurnModel.algorithm:
                 champion_l2 = float(champion.hyperparameters.get("l2", DEFAULT_L2))
                 if champion_l2 != l2:
-                    measured = self._measure(
-                        x_fit[has_fit],
-                        y_fit,
-                        x_eval[has_eval],
-                        y_eval,
-                        p,
-                        fit_cut,
-                        eval_cut,
-                        has_fit,
-                        has_eval,
-                        coverage,
-                        champion_l2,
-                        context.seed,
-                    )
+                    measured = measure(champion_l2, context.seed)
             champion_metrics = measured.get(champion.algorithm)
         tracker.update(5, "done", force=True)
         return TrainingOutcome(
