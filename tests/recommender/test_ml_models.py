@@ -192,3 +192,23 @@ def test_reason_items_picks_the_largest_contribution():
         reason_items(ease.contributions, np.array([[0, 1]]), np.array([[2]])), [[best]]
     )
     np.testing.assert_allclose(contributions[0, 0], ease.weights[[0, 1], 2])
+
+
+def test_ease_sparse_scoring_equals_the_dense_product():
+    from recommender.ml.neighbours import EASE, _incidence
+
+    rng = np.random.default_rng(3)
+    data = Interactions(
+        user=rng.integers(0, 30, 300),
+        item=rng.integers(0, 40, 300),
+        day=np.zeros(300),
+        n_users=31,  # user 30 has no history
+        n_items=40,
+        weight=rng.choice([0.1, 0.3, 1.0], 300).astype(np.float32),
+    )
+    model = EASE(l2=10.0).fit(data)
+    users = np.arange(31)
+    dense = _incidence(data, users)[:, model.items] @ model.weights
+    scores = model.score(data, users)
+    np.testing.assert_allclose(scores[:, model.items], dense, rtol=1e-4, atol=1e-5)
+    assert not scores[30, model.items].any()
