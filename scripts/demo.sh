@@ -27,7 +27,7 @@ cat <<MSG
 
   Admin:     http://$HOST:$PORT/admin/     login: admin / admin
   API docs:  http://$HOST:$PORT/api/docs/
-  Customer:  demo / demo-password (for the API and, later, the storefront)
+  Shop:      http://$HOST:$PORT/     customer login: demo / demo-password
 
 MSG
 $PY manage.py runserver "$HOST:$PORT"
