@@ -189,23 +189,9 @@ def last_items(history: Interactions, users: np.ndarray, max_len: int) -> np.nda
 
 
 @dataclass
-class SASRec:
-    """Next-item transformer; see the module docstring. Sizes are constructor params."""
+class SASRec(SASRecConfig):
+    """Next-item transformer; see the module docstring. Sizes are the config's fields."""
 
-    dim: int = 32
-    blocks: int = 1
-    heads: int = 1
-    max_len: int = 50
-    dropout: float = 0.2
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    epochs: int = 20
-    batch_size: int = 256
-    patience: int = 3
-    validation_fraction: float = 0.1
-    negatives: int = -1  # sampled softmax size; 0: full; -1: full up to FULL_SOFTMAX
-    seed: int = 0
-    n_items: int = 0
     fit_result: FitResult | None = field(default=None, repr=False)
     algorithm = "sasrec"
 
@@ -214,7 +200,7 @@ class SASRec:
 
     def config(self) -> SASRecConfig:
         names = SASRecConfig.__dataclass_fields__
-        return SASRecConfig(**{k: getattr(self, k) for k in names})
+        return SASRecConfig(**{name: getattr(self, name) for name in names})
 
     def fit(self, data: Interactions, progress: ProgressSink | None = None) -> "SASRec":
         self.n_items = data.n_items
