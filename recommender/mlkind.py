@@ -8,7 +8,7 @@ category/price-band fallback for new products, and "bought together", from baske
 so that batch inference writes all three kinds of list from one model version.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import product as grid
 from itertools import repeat
 
@@ -162,7 +162,7 @@ class RecommenderKind:
         steps = sum(len(configs) for _, _, configs, _ in tuning) + len(tuning)
         tracker = ProgressTracker(_scaled(context.progress, 0, 40), steps)
         step = 0
-        baselines = {}
+        fitted = {}
         for name, make, configs, names in tuning:
             best_config, best = None, None
             for config in configs:
@@ -177,13 +177,8 @@ class RecommenderKind:
             model = make(*best_config).fit(split.train_plus_validation)
             metrics = on_test(model)
             model.fit(data)  # served: what all the data says
-            baselines[name] = Candidate(
-                model.algorithm,
-                metrics,
-                model.to_bytes(**extra),
-                "npz",
-                dict(zip(names, (float(v) for v in best_config), strict=True)),
-            )
+            hyperparameters = dict(zip(names, map(float, best_config), strict=True))
+            fitted[name] = (model, metrics, hyperparameters)
             step += 1
             tracker.update(
                 step,
@@ -212,13 +207,13 @@ class RecommenderKind:
         # Every candidate carries the same product lists, whichever of them serves.
         baselines = {
             name: Candidate(
-                c.algorithm,
-                c.metrics,
-                _with_arrays(c.artifact, extra),
+                model.algorithm,
+                metrics,
+                model.to_bytes(**extra),
                 "npz",
-                c.hyperparameters,
+                hyperparameters,
             )
-            for name, c in baselines.items()
+            for name, (model, metrics, hyperparameters) in fitted.items()
         }
         champion_metrics = None
         if context.champion is not None:
@@ -475,20 +470,8 @@ def _scaled(sink, start: float, end: float):
     return report
 
 
-def _with_arrays(artifact: bytes, extra: dict) -> bytes:
-    """Return the npz artifact with `extra` arrays added (or replaced)."""
-    import io
-
-    with np.load(io.BytesIO(artifact), allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    buffer = io.BytesIO()
-    np.savez(buffer, **(arrays | {k: np.asarray(v) for k, v in extra.items()}))
-    return buffer.getvalue()
-
-
 def _constructor_args(model) -> dict:
-    from dataclasses import fields
-
+    """Return the configuration a model was built with, without what it learned."""
     learned = {
         "scores",
         "item_scores",
