@@ -1,0 +1,1 @@
+"""Pure NumPy/Keras forecasting: panels of series, the demand model, baselines, metrics."""

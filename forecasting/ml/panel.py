@@ -1,0 +1,110 @@
+"""A panel of aligned sales series: what every forecaster and baseline reads.
+
+All arrays share one calendar of `n_periods` history periods followed by `horizon`
+future periods. History arrays (`units`, `stockout`) cover the history only; the
+covariates (`price`, `base_price`, `promo`) cover history and horizon, the future part
+holding planned prices and promotions (or the last known values where none is planned).
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+
+PERIOD_DAYS = {"D": 1, "W": 7}
+SEASON_LENGTH = {"D": 7, "W": 52}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """`n_series` aligned series; NaN units mark periods before a product existed."""
+
+    units: np.ndarray  # float32 [n_series, n_periods]; NaN = not on sale yet
+    stockout: np.ndarray  # bool [n_series, n_periods]; True = censored demand
+    price: np.ndarray  # float32 [n_series, n_periods + horizon]; price paid/planned
+    base_price: np.ndarray  # float32 [n_series, n_periods + horizon]; usual price
+    promo: np.ndarray  # float32 [n_series, n_periods + horizon]; share on promo 0..1
+    category: np.ndarray  # int32 [n_series]; 0 = unknown, categories 1..n
+    start: date  # first history period
+    frequency: str  # "D" or "W"
+    horizon: int
+
+    def __post_init__(self):
+        n, t = self.units.shape
+        if self.frequency not in PERIOD_DAYS:
+            raise ValueError(f"frequency must be D or W, not {self.frequency!r}")
+        if self.stockout.shape != (n, t):
+            raise ValueError("stockout must have the shape of units")
+        for name in ("price", "base_price", "promo"):
+            if getattr(self, name).shape != (n, t + self.horizon):
+                raise ValueError(f"{name} must cover history and horizon")
+        if self.category.shape != (n,):
+            raise ValueError("category must have one entry per series")
+
+    @property
+    def n_series(self) -> int:
+        return self.units.shape[0]
+
+    @property
+    def n_periods(self) -> int:
+        return self.units.shape[1]
+
+    @property
+    def season_length(self) -> int:
+        return SEASON_LENGTH[self.frequency]
+
+    def period_start(self, index: int) -> date:
+        """The date of period `index` (history periods first, then the horizon)."""
+        return self.start + timedelta(days=PERIOD_DAYS[self.frequency] * index)
+
+    def future_dates(self) -> list[date]:
+        return [self.period_start(self.n_periods + h) for h in range(self.horizon)]
+
+    def calendar(self) -> np.ndarray:
+        """Calendar features [n_periods + horizon, k]: sin/cos of week and year phase."""
+        days = np.array(
+            [
+                self.period_start(i).toordinal()
+                for i in range(self.n_periods + self.horizon)
+            ],
+            dtype=np.float64,
+        )
+        weekday = (days + 0) % 7 / 7.0  # ordinal 1 is a Monday
+        year = (days % 365.25) / 365.25
+        feats = [np.sin(2 * np.pi * year), np.cos(2 * np.pi * year)]
+        if self.frequency == "D":
+            feats += [np.sin(2 * np.pi * weekday), np.cos(2 * np.pi * weekday)]
+        return np.stack(feats, axis=1).astype(np.float32)
+
+    def split(self, holdout: int) -> tuple["Panel", np.ndarray]:
+        """Hold the last `holdout` history periods back: (training panel, actual units).
+
+        The training panel's horizon is `holdout`, its future covariates the held-back
+        periods' real prices and promotions (as a shop's plan would give them).
+        """
+        if not 0 < holdout < self.n_periods:
+            raise ValueError("holdout must leave some history")
+        cut = self.n_periods - holdout
+        keep = cut + holdout
+        train = replace(
+            self,
+            units=self.units[:, :cut],
+            stockout=self.stockout[:, :cut],
+            price=self.price[:, :keep],
+            base_price=self.base_price[:, :keep],
+            promo=self.promo[:, :keep],
+            horizon=holdout,
+        )
+        return train, self.units[:, cut:]
+
+    def select(self, rows: np.ndarray) -> "Panel":
+        """The panel of the series at `rows` (indices or a boolean mask)."""
+        return replace(
+            self,
+            units=self.units[rows],
+            stockout=self.stockout[rows],
+            price=self.price[rows],
+            base_price=self.base_price[rows],
+            promo=self.promo[rows],
+            category=self.category[rows],
+        )
