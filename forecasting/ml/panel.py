@@ -28,6 +28,7 @@ class Panel:
     start: date  # first history period
     frequency: str  # "D" or "W"
     horizon: int
+    planned: np.ndarray | None = None  # bool [n_series, horizon]; True = a shop plan
 
     def __post_init__(self):
         n, t = self.units.shape
@@ -40,6 +41,10 @@ class Panel:
                 raise ValueError(f"{name} must cover history and horizon")
         if self.category.shape != (n,):
             raise ValueError("category must have one entry per series")
+        if self.planned is None:
+            object.__setattr__(self, "planned", np.zeros((n, self.horizon), dtype=bool))
+        elif self.planned.shape != (n, self.horizon):
+            raise ValueError("planned must have one entry per series and future period")
 
     @property
     def n_series(self) -> int:
@@ -80,7 +85,8 @@ class Panel:
         """Hold the last `holdout` history periods back: (training panel, actual units).
 
         The training panel's horizon is `holdout`, its future covariates the held-back
-        periods' real prices and promotions (as a shop's plan would give them).
+        periods' real prices and promotions, marked as planned (as a shop's plan
+        would give them). `without_plans()` takes them away again.
         """
         if not 0 < holdout < self.n_periods:
             raise ValueError("holdout must leave some history")
@@ -94,8 +100,30 @@ class Panel:
             base_price=self.base_price[:, :keep],
             promo=self.promo[:, :keep],
             horizon=holdout,
+            planned=np.ones((self.n_series, holdout), dtype=bool),
         )
         return train, self.units[:, cut:]
+
+    def without_plans(self) -> "Panel":
+        """The panel with unplanned future periods at the last known price, no promo."""
+        t = self.n_periods
+        keep = self.planned
+        price, base, promo = (
+            self.price.copy(),
+            self.base_price.copy(),
+            self.promo.copy(),
+        )
+        last_base = base[:, t - 1 : t]
+        price[:, t:] = np.where(keep, price[:, t:], last_base)
+        base[:, t:] = np.where(keep, base[:, t:], last_base)
+        promo[:, t:] = np.where(keep, promo[:, t:], 0.0)
+        return replace(
+            self,
+            price=price,
+            base_price=base,
+            promo=promo,
+            planned=np.zeros_like(keep),
+        )
 
     def select(self, rows: np.ndarray) -> "Panel":
         """The panel of the series at `rows` (indices or a boolean mask)."""
@@ -107,4 +135,5 @@ class Panel:
             base_price=self.base_price[rows],
             promo=self.promo[rows],
             category=self.category[rows],
+            planned=self.planned[rows],
         )
