@@ -105,24 +105,23 @@ class Panel:
         return train, self.units[:, cut:]
 
     def without_plans(self) -> "Panel":
-        """The panel with unplanned future periods at the last known price, no promo."""
+        """The panel as if nothing were planned: the future at the last base price."""
         t = self.n_periods
-        keep = self.planned
         price, base, promo = (
             self.price.copy(),
             self.base_price.copy(),
             self.promo.copy(),
         )
         last_base = base[:, t - 1 : t]
-        price[:, t:] = np.where(keep, price[:, t:], last_base)
-        base[:, t:] = np.where(keep, base[:, t:], last_base)
-        promo[:, t:] = np.where(keep, promo[:, t:], 0.0)
+        price[:, t:] = last_base
+        base[:, t:] = last_base
+        promo[:, t:] = 0.0
         return replace(
             self,
             price=price,
             base_price=base,
             promo=promo,
-            planned=np.zeros_like(keep),
+            planned=np.zeros_like(self.planned),
         )
 
     def select(self, rows: np.ndarray) -> "Panel":
