@@ -4,7 +4,7 @@ served segments, their overview and the snapshots of movement between segments."
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -19,10 +19,27 @@ from mlops.models import ModelKind, ServedBatch
 from orders.models import Order, OrderLine
 
 from .ml.churn import Purchases
-from .models import CustomerSegment, SegmentSnapshot
+from .models import BehaviourEvent, CustomerSegment, SegmentSnapshot
+from .training_data import EVENT_DAYS, EVENT_WEIGHTS
 
 SEGMENT_ORDER = [choice.value for choice in CustomerSegment.Rfm]
 TOP_CATEGORIES = 5
+
+
+@dataclass(frozen=True)
+class Browsing:
+    """Recent views and cart adds as arrays, weighted as in the recommender's data.
+
+    `customer` indexes the frame's customers, `category` its `category_ids`,
+    `group` its `group_ids` (-1 for none); days count from the frame's epoch.
+    """
+
+    customer: np.ndarray
+    product: np.ndarray
+    category: np.ndarray
+    group: np.ndarray
+    day: np.ndarray
+    weight: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,8 @@ class SegmentFrame:
     line_group: np.ndarray
     line_price_position: np.ndarray
     epoch: date
+    line_product: np.ndarray  # product pk of each line
+    browsing: Browsing
 
     def day_of(self, when: date) -> int:
         return when.toordinal() - self.epoch.toordinal()
@@ -147,7 +166,51 @@ def segment_frame(*, customer_ids: list[int] | None = None) -> SegmentFrame:
         line_group.astype(np.int64),
         position[np.searchsorted(product_ids, product)] if count else np.zeros(0),
         epoch,
+        product,
+        _browsing(users, epoch, category_ids, top_of, group_ids, customer_ids),
     )
+
+
+def _browsing(users, epoch, category_ids, top_of, group_ids, customer_ids) -> Browsing:
+    """Return the recent views and cart adds of the frame's customers."""
+    since = timezone.now() - timedelta(days=EVENT_DAYS)
+    events = BehaviourEvent.objects.filter(
+        kind__in=list(EVENT_WEIGHTS), customer__isnull=False, occurred_at__gte=since
+    )
+    if customer_ids is not None:
+        events = events.filter(customer_id__in=customer_ids)
+    rows = list(
+        events.order_by().values_list(
+            "customer_id", "product_id", "product__category_id", "occurred_at", "kind"
+        )
+    )
+    count = len(rows)
+    customer_pk = np.fromiter((r[0] for r in rows), np.int64, count)
+    keep = np.isin(customer_pk, users)
+    category = np.searchsorted(
+        category_ids, np.fromiter((r[2] or 0 for r in rows), np.int64, count)
+    )
+    day = np.fromiter(
+        (r[3].astimezone(UTC).date().toordinal() for r in rows), np.int64, count
+    )
+    group = (
+        _index_in(group_ids, top_of[category]) if count else np.zeros(0, dtype=np.int64)
+    )
+    return Browsing(
+        customer=np.searchsorted(users, customer_pk[keep]).astype(np.int64),
+        product=np.fromiter((r[1] for r in rows), np.int64, count)[keep],
+        category=category[keep].astype(np.int64),
+        group=group[keep],
+        day=(day - epoch.toordinal())[keep],
+        weight=np.array([EVENT_WEIGHTS[r[4]] for r in rows], np.float32)[keep],
+    )
+
+
+def _index_in(table: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return the index of each value in the sorted `table`, or -1 if absent."""
+    where = np.minimum(np.searchsorted(table, values), max(len(table) - 1, 0))
+    found = table[where] == values if len(table) else np.zeros(len(values), bool)
+    return np.where(found, where, -1).astype(np.int64)
 
 
 def category_names() -> dict[int, str]:

@@ -25,7 +25,7 @@ from mlops.bulk import bulk_insert
 from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
 from mlops.ml.progress import ProgressTracker
 
-from .ml import churn, clusters, rfm
+from .ml import churn, clusters, customer_encoder, rfm
 from .models import CustomerSegment
 from .segments import (
     SegmentFrame,
@@ -41,7 +41,103 @@ MIN_CUSTOMERS = 20
 TOP_AFFINITIES = 5
 DEFAULT_L2 = 1.0
 BASE_RATE = "base-rate"
+ENCODER_METRICS = ("reconstruction_nll", "average_bag_nll")
 RECENCY_RULE = "recency-rule"
+
+
+@dataclass(frozen=True)
+class CustomerEncoder:
+    """The learned customer representation: input vocabulary and encoder weights.
+
+    `category_ids` and `group_ids` are the category pks the encoder's columns stand
+    for, so that categories added after training count nowhere instead of in the
+    wrong column.
+    """
+
+    vocabulary: customer_encoder.Vocabulary
+    weights: np.ndarray
+    bias: np.ndarray
+    category_ids: np.ndarray
+    group_ids: np.ndarray
+
+    @classmethod
+    def fit(cls, frame: SegmentFrame, last: int, options: dict, seed: int):
+        """Learn customer codes from what customers bought and browsed up to `last`."""
+        p = frame.purchases
+        seen = p.day <= last
+        b = frame.browsing
+        browsed = b.day <= last
+        vocabulary = customer_encoder.build_vocabulary(
+            np.concatenate([p.customer[seen], b.customer[browsed]]),
+            np.concatenate([frame.line_product[seen], b.product[browsed]]),
+            len(frame.category_ids),
+            len(frame.group_ids),
+            max_products=int(
+                options.get("encoder_products", customer_encoder.DEFAULT_MAX_PRODUCTS)
+            ),
+        )
+        config = customer_encoder.EncoderConfig(
+            dim=int(options.get("encoder_dim", customer_encoder.DEFAULT_DIM)),
+            epochs=int(options.get("encoder_epochs", 30)),
+            dropout=float(options.get("encoder_dropout", 0.5)),
+        )
+        untrained = cls(
+            vocabulary,
+            np.zeros((0, 0)),
+            np.zeros(0),
+            frame.category_ids,
+            frame.group_ids,
+        )
+        weights, bias, metrics = customer_encoder.fit_encoder(
+            untrained.bags(frame, last), config, seed=seed
+        )
+        encoder = cls(vocabulary, weights, bias, frame.category_ids, frame.group_ids)
+        return encoder, config, metrics
+
+    def bags(self, frame: SegmentFrame, as_of: int):
+        """Each customer's purchases and (weighted) browsing up to day `as_of`."""
+        p, b = frame.purchases, frame.browsing
+        bought, browsed = p.day <= as_of, b.day <= as_of
+        category = _positions(frame.category_ids, self.category_ids)
+        group = np.append(_positions(frame.group_ids, self.group_ids), -1)
+        return customer_encoder.bags(
+            self.vocabulary,
+            np.concatenate([p.customer[bought], b.customer[browsed]]),
+            np.concatenate([frame.line_product[bought], b.product[browsed]]),
+            category[np.concatenate([p.category[bought], b.category[browsed]])],
+            group[np.concatenate([frame.line_group[bought], b.group[browsed]])],
+            p.n_customers,
+            np.concatenate([np.ones(int(bought.sum()), np.float32), b.weight[browsed]]),
+        )
+
+    def codes(self, frame: SegmentFrame, as_of: int) -> np.ndarray:
+        return customer_encoder.encode(self.bags(frame, as_of), self.weights, self.bias)
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "encoder_products": self.vocabulary.products,
+            "encoder_category_ids": self.category_ids,
+            "encoder_group_ids": self.group_ids,
+            "encoder_weights": self.weights,
+            "encoder_bias": self.bias,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "CustomerEncoder":
+        category_ids, group_ids = (
+            arrays["encoder_category_ids"],
+            arrays["encoder_group_ids"],
+        )
+        vocabulary = customer_encoder.Vocabulary(
+            arrays["encoder_products"], len(category_ids), len(group_ids)
+        )
+        return cls(
+            vocabulary,
+            arrays["encoder_weights"],
+            arrays["encoder_bias"],
+            category_ids,
+            group_ids,
+        )
 
 
 @dataclass
@@ -55,6 +151,7 @@ class SegmentsModel:
     cluster_labels: list[str]
     group_ids: np.ndarray
     price_band_edges: np.ndarray
+    encoder: CustomerEncoder
     churn_model: churn.ChurnModel | None
     base_rate: float
     recency_quantiles: np.ndarray
@@ -78,6 +175,7 @@ class Representation:
     scores: tuple[np.ndarray, np.ndarray, np.ndarray]
     names: np.ndarray
     vectors: np.ndarray
+    category_shares: np.ndarray
     price_position: np.ndarray
     has_history: np.ndarray
 
@@ -87,6 +185,7 @@ def _represent(
     as_of: int,
     edges: rfm.RfmEdges,
     group_ids: np.ndarray,
+    encoder: CustomerEncoder,
     recently_joined: np.ndarray | None = None,
 ) -> Representation:
     p = frame.purchases
@@ -113,7 +212,8 @@ def _represent(
         values,
         scores,
         rfm.segment_names(*scores, recently_joined),
-        clusters.customer_vectors(shares, *scores, position),
+        clusters.customer_vectors(encoder.codes(frame, as_of), position),
+        shares,
         position,
         values.frequency > 0,
     )
@@ -240,6 +340,16 @@ class SegmentsKind:
                 "who bought by the latest day",
                 "clusters_k": int(len(common["centroids"])),
                 "clusters_silhouette": context_silhouettes(common),
+                "clusters_representation": "learned customer codes (denoising "
+                "autoencoder over purchased and browsed products and categories) "
+                "and price position",
+                "encoder_heldout_nll": dict(
+                    zip(
+                        ENCODER_METRICS,
+                        [round(float(v), 4) for v in common["encoder_metrics"]],
+                        strict=True,
+                    )
+                ),
                 "champion_remeasured": "champion's configuration refit on the same data",
             },
             data_fingerprint=frame.fingerprint(),
@@ -296,7 +406,8 @@ class SegmentsKind:
         p = frame.purchases
         values = churn.rfm_values(p, last)
         edges = rfm.fit_edges(values.recency_days, values.frequency, values.monetary)
-        rep = _represent(frame, last, edges, frame.group_ids)
+        encoder, encoder_metrics = self._fit_encoder(frame, last, context)
+        rep = _represent(frame, last, edges, frame.group_ids, encoder)
         vectors = rep.vectors[rep.has_history]
         ks = context.options.get("ks", clusters.DEFAULT_KS)
         k, centroids, silhouettes = clusters.choose_k(vectors, ks=ks, seed=context.seed)
@@ -305,7 +416,14 @@ class SegmentsKind:
         paths = category_names()
         groups = [paths.get(int(pk), "Uncategorised") for pk in frame.group_ids]
         band_edges = clusters.price_band_edges(rep.price_position[rep.has_history])
-        labels = clusters.describe_clusters(centroids, groups, band_edges=band_edges)
+        labels = clusters.describe_clusters(
+            clusters.assign(vectors, centroids),
+            len(centroids),
+            rep.category_shares[rep.has_history],
+            rep.price_position[rep.has_history],
+            groups,
+            band_edges=band_edges,
+        )
         context.log(f"k={k} by held-out silhouette {silhouettes}: {labels}")
         return {
             "rfm_edges": edges.as_array(),
@@ -316,7 +434,21 @@ class SegmentsKind:
             "silhouettes": np.array(
                 [[k_, s] for k_, s in silhouettes.items()], dtype=np.float64
             ),
-        }
+            "encoder_metrics": np.array(
+                [encoder_metrics.get(name, np.nan) for name in ENCODER_METRICS]
+            ),
+        } | encoder.as_arrays()
+
+    def _fit_encoder(self, frame: SegmentFrame, last: int, context):
+        encoder, config, metrics = CustomerEncoder.fit(
+            frame, last, context.options, context.seed
+        )
+        context.log(
+            f"customer encoder: {encoder.vocabulary.width} inputs "
+            f"({len(encoder.vocabulary.products)} products), {config.dim} dimensions; "
+            f"held-out reconstruction {metrics}"
+        )
+        return encoder, metrics
 
     # --- serving ----------------------------------------------------------------
     def load(self, algorithm: str, artifact: bytes) -> SegmentsModel:
@@ -331,6 +463,7 @@ class SegmentsKind:
             cluster_labels=[str(s) for s in arrays["cluster_labels"]],
             group_ids=arrays["group_ids"],
             price_band_edges=arrays.get("price_band_edges", clusters.EVEN_THIRDS),
+            encoder=CustomerEncoder.from_arrays(arrays),
             churn_model=churn.ChurnModel.from_arrays(arrays)
             if name == churn.ChurnModel.algorithm
             else None,
@@ -351,7 +484,12 @@ class SegmentsKind:
         as_of = frame.day_of(latest) if latest else frame.last_day
         joined = joined_days_ago(frame.customer_ids, latest)
         rep = _represent(
-            frame, as_of, model.edges, model.group_ids, joined <= model.horizon
+            frame,
+            as_of,
+            model.edges,
+            model.group_ids,
+            model.encoder,
+            joined <= model.horizon,
         )
         features, has = churn.churn_features(p, as_of, model.horizon)
         risk = model.churn_risk(features, rep.values.recency_days, has)

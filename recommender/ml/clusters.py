@@ -1,33 +1,31 @@
 """Behaviour clusters: k-means over customer vectors, k chosen on held-out data.
 
-A customer's vector is their share of purchases per top-level category, their RFM
-scores scaled to 0–1 (weighted by `RFM_WEIGHT`) and their price position: the mean
-percentile of what they paid within each product's category (0 cheapest, 1 dearest).
+A customer's vector is their learned code (see `customer_encoder`: what they buy and
+browse) scaled to unit length, and their price position (weighted by `PRICE_WEIGHT`):
+the mean percentile of what they paid within each product's category (0 cheapest, 1
+dearest). Value and recency are the RFM segments' business, not the clusters'.
 k-means (k-means++ start, Lloyd iterations) is fitted for each candidate k on most
 customers, and the k with the best silhouette of the held-out rest, assigned to the
-fitted centroids, wins. Each cluster is named after its centroid's top categories
-and price band, e.g. "Garden & Kitchen, mid-price".
+fitted centroids, wins. Each cluster is named after its members' top categories and
+price band, e.g. "Garden & Kitchen, mid-price".
 """
 
 import numpy as np
 
-RFM_WEIGHT = 0.5
+PRICE_WEIGHT = 0.5
 PRICE_BANDS = ("budget", "mid-price", "premium")
 DEFAULT_KS = tuple(range(2, 13))
 EVEN_THIRDS = (1 / 3, 2 / 3)
 
 
-def customer_vectors(
-    category_shares: np.ndarray,
-    r: np.ndarray,
-    f: np.ndarray,
-    m: np.ndarray,
-    price_position: np.ndarray,
-) -> np.ndarray:
-    """Return one row per customer: category shares, scaled RFM, price position."""
-    rfm = np.column_stack([r, f, m]).astype(np.float64)
-    rfm = np.clip((rfm - 1.0) / 4.0, 0.0, 1.0) * RFM_WEIGHT
-    return np.column_stack([category_shares, rfm, price_position]).astype(np.float64)
+def customer_vectors(codes: np.ndarray, price_position: np.ndarray) -> np.ndarray:
+    """Return one row per customer: learned code (unit length), price position
+    (weighted by `PRICE_WEIGHT`). Customers without history have a zero code."""
+    codes = np.asarray(codes, dtype=np.float64)
+    norms = np.linalg.norm(codes, axis=1, keepdims=True)
+    codes = np.divide(codes, norms, out=np.zeros_like(codes), where=norms > 0)
+    position = np.asarray(price_position, dtype=np.float64) * PRICE_WEIGHT
+    return np.column_stack([codes, position])
 
 
 def price_band_edges(position: np.ndarray) -> np.ndarray:
@@ -126,21 +124,30 @@ def choose_k(
 
 
 def describe_clusters(
-    centroids: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    category_shares: np.ndarray,
+    price_position: np.ndarray,
     group_names: list[str],
     *,
     band_edges=EVEN_THIRDS,
     min_share: float = 0.2,
 ) -> list[str]:
-    """Name each cluster by its top categories (up to two) and its price band."""
+    """Name each of `k` clusters by its members' top categories (up to two, by mean
+    share of purchases) and the price band of their mean price position."""
     n_groups = len(group_names)
-    labels = []
-    for centroid in centroids:
-        shares = centroid[:n_groups]
+    names = []
+    for cluster in range(k):
+        members = labels == cluster
+        if not members.any():
+            names.append("Empty")
+            continue
+        shares = category_shares[members].mean(axis=0)
         order = np.argsort(-shares, kind="stable")
         top = [group_names[i] for i in order[:2] if shares[i] >= min_share]
         if not top and n_groups:
             top = [group_names[order[0]]]
-        band = price_band(np.array([centroid[-1]]), band_edges)[0]
-        labels.append(f"{' & '.join(top) or 'No purchases'}, {band}")
-    return labels
+        position = np.array([price_position[members].mean()])
+        band = price_band(position, band_edges)[0]
+        names.append(f"{' & '.join(top) or 'No purchases'}, {band}")
+    return names

@@ -45,17 +45,22 @@ def test_held_out_silhouette_picks_the_true_number_of_groups():
     assert max(scores, key=scores.get) == 3
 
 
-def test_vectors_scale_rfm_and_clusters_get_names():
+def test_vectors_are_unit_codes_and_weighted_price_position():
     vectors = customer_vectors(
-        np.array([[0.7, 0.3, 0.0]]),
-        np.array([5]),
-        np.array([1]),
-        np.array([3]),
-        np.array([0.9]),
+        np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0.9, 0.5])
     )
-    assert vectors.tolist() == [[0.7, 0.3, 0.0, 0.5, 0.0, 0.25, 0.9]]
-    names = describe_clusters(vectors, ["Garden", "Kitchen", "Toys"])
-    assert names == ["Garden & Kitchen, premium"]
+    assert np.allclose(vectors[0], [0.6, 0.8, 0.0, 0.45])
+    assert np.allclose(vectors[1], [0, 0, 0, 0.25])
+
+
+def test_clusters_are_named_after_their_members_categories_and_price():
+    labels = np.array([0, 0, 1, 1])
+    shares = np.array([[0.7, 0.3, 0], [0.5, 0.5, 0], [0, 0, 1], [0, 0.1, 0.9]])
+    position = np.array([0.9, 0.8, 0.1, 0.2])
+    names = describe_clusters(
+        labels, 3, shares, position, ["Garden", "Kitchen", "Toys"]
+    )
+    assert names == ["Garden & Kitchen, premium", "Toys, budget", "Empty"]
 
 
 def test_price_bands_split_customers_in_thirds():

@@ -92,6 +92,8 @@ def test_churn_model_beats_the_base_rate_and_registers(lapsing_shop):
     assert version.metrics["auc"] >= version.baselines["base-rate"]["auc"]
     assert version.metrics["brier"] < version.baselines["base-rate"]["brier"]
     assert version.protocol["horizon_days"] == HORIZON
+    encoder = version.protocol["encoder_heldout_nll"]
+    assert encoder["reconstruction_nll"] < encoder["average_bag_nll"]
     champion = ModelVersion.objects.get(kind="segments", status="champion")
     best = max(version.baselines.items(), key=lambda item: item[1]["auc"])
     if version.metrics["auc"] > best[1]["auc"]:
@@ -122,6 +124,14 @@ def test_inference_writes_a_profile_per_customer_and_snapshots_movement(
     assert loyal.category_affinities[0]["share"] == 1.0
     assert loyal.cluster_label.startswith("Aisle 0")
     assert loyal.price_band in {"budget", "mid-price", "premium"}
+    # the learned codes group customers by the aisle they shop in
+    aisle_of = {u.pk: i % 3 for i, u in enumerate(users)}
+    clustered = rows.filter(customer_id__in=aisle_of).values_list("customer", "cluster")
+    by_cluster = {}
+    for customer_id, cluster in clustered:
+        by_cluster.setdefault(cluster, []).append(aisle_of[customer_id])
+    pure = sum(max(a.count(x) for x in set(a)) for a in by_cluster.values())
+    assert pure / len(users) >= 0.9
     first = SegmentSnapshot.objects.get(batch=batch)
     assert first.transitions == {}
     assert sum(first.sizes.values()) == served
