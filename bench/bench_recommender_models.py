@@ -88,8 +88,8 @@ def candidates(frame, args):
         [({"l2": lam}, lambda lam=lam: EASE(l2=lam)) for lam in (1, 10, 50, 200, 1000)],
     )
     sasrec = [
-        dict(zip(("dropout", "max_len", "dim"), v, strict=True))
-        for v in grid(args.dropouts, args.max_lens, args.dims)
+        dict(zip(("dropout", "max_len", "dim", "side_info"), v, strict=True))
+        for v in grid(args.dropouts, args.max_lens, args.dims, args.side_info)
     ]
     yield (
         "sasrec",
@@ -108,6 +108,11 @@ def candidates(frame, args):
                     patience=args.patience,
                     batch_size=args.batch_size,
                     seed=args.seed,
+                    n_categories=0
+                    if p["side_info"] == "none"
+                    else len(frame.category_ids),
+                    item_category=frame.product_category,
+                    item_bias=p["side_info"] == "category+bias",
                 ),
             )
             for p in sasrec
@@ -125,7 +130,15 @@ def compare(frame, split, purchases_of, args) -> dict:
     )
 
     def measure(model, history, users, items):
-        return evaluate(model.score, history, users, items, repeat_purchase=args.repeat)
+        if args.repeat or purchases_of is None:
+            return evaluate(
+                model.score, history, users, items, repeat_purchase=args.repeat
+            )
+        # with browsing in the history, only what was bought is left out (as served)
+        from recommender.mlkind import without_purchased
+
+        score = without_purchased(model.score)
+        return evaluate(score, history, users, items, repeat_purchase=True)
 
     results = {}
     for name, configs in candidates(frame, args):
@@ -267,6 +280,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--side-info",
+        choices=["none", "category", "category+bias"],
+        nargs="+",
+        default=["none"],
+        help="SASRec variants: category embeddings, per-item logit bias",
+    )
     parser.add_argument("--synthetic-scale", action="store_true")
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=10_000)

@@ -41,6 +41,7 @@ DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
 DEFAULT_EASE_L2 = [100.0, 500.0]
 DEFAULT_KNN_SHRINK = [0.0, 10.0]
+DEFAULT_SIDE_INFO = False  # SASRec items carry their category's embedding too
 SASREC_OPTIONS = (
     "dim",
     "blocks",
@@ -187,6 +188,11 @@ class RecommenderKind:
             )
 
         sasrec_options = {k: options[k] for k in SASREC_OPTIONS if k in options}
+        if options.get("sasrec_side_info", DEFAULT_SIDE_INFO):
+            sasrec_options |= {
+                "n_categories": len(frame.category_ids),
+                "item_category": frame.product_category,
+            }
         sasrec = SASRec(seed=context.seed, **sasrec_options)
         sasrec.fit(
             split.train_plus_validation, progress=_scaled(context.progress, 40, 90)

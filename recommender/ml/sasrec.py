@@ -40,6 +40,8 @@ class SASRecConfig:
     validation_fraction: float = 0.1
     negatives: int = -1  # sampled softmax size; 0: full softmax; -1: auto
     seed: int = 0
+    n_categories: int = 0  # > 0: items also carry their category's embedding
+    item_bias: bool = False  # a learned per-item logit offset (popularity)
 
 
 class Positions(layers.Layer):
@@ -62,24 +64,86 @@ class Positions(layers.Layer):
         return input_shape
 
 
+class ItemTable(layers.Layer):
+    """The item vectors that sequences are read with and logits are tied to.
+
+    An item's vector is its own embedding plus, with side information, its
+    category's: items that sold little still borrow what their category taught.
+    With `item_bias`, a learned offset per item is added to its logit.
+    """
+
+    def __init__(self, config: SASRecConfig, item_category=None, **kwargs):
+        super().__init__(**kwargs)
+        c = config
+        init = keras.initializers.RandomNormal(0.0, 0.02, c.seed)
+        self.embedding = layers.Embedding(
+            c.n_items + 1, c.dim, embeddings_initializer=init, name="item_embedding"
+        )
+        self.category = None
+        if c.n_categories:
+            self.category = layers.Embedding(
+                c.n_categories + 1,
+                c.dim,
+                embeddings_initializer=init,
+                name="category_embedding",
+            )
+            codes = np.zeros(c.n_items + 1, np.int32)
+            if item_category is not None:
+                codes[1:] = np.asarray(item_category, np.int32) + 1
+            self.codes = self.add_weight(
+                shape=(c.n_items + 1,),
+                dtype="int32",
+                initializer=keras.initializers.Constant(codes),
+                trainable=False,
+                name="item_category",
+            )
+        self.bias = (
+            self.add_weight(shape=(c.n_items + 1,), initializer="zeros", name="bias")
+            if c.item_bias
+            else None
+        )
+
+    def build(self, input_shape=None):
+        self.embedding.build((None,))
+        if self.category is not None:
+            self.category.build((None,))
+        self.built = True
+
+    def table(self):
+        """Return the (n_items + 1, dim) item vectors."""
+        table = self.embedding.embeddings
+        if self.category is not None:
+            table = table + ops.take(self.category.embeddings, self.codes, axis=0)
+        return table
+
+    def logit_bias(self):
+        return self.bias
+
+    def call(self, items):
+        return ops.take(self.table(), items, axis=0)
+
+
 class NextItemLoss(keras.losses.Loss):
     """Cross-entropy of the next item from each position's state, logits tied to the
     item embeddings: over the full catalogue, or over the target and `negatives`
     items drawn uniformly per batch (shared by all positions; a drawn target is
     masked out)."""
 
-    def __init__(self, embedding: layers.Embedding, negatives: int = 0, seed=0):
+    def __init__(self, items: ItemTable, negatives: int = 0, seed=0):
         super().__init__(name="next_item")
-        self.embedding = embedding
+        self.items = items
         self.negatives = negatives
         self.seed = keras.random.SeedGenerator(seed)
 
     def call(self, y_true, y_pred):
-        table = ops.cast(self.embedding.embeddings, "float32")
+        table = ops.cast(self.items.table(), "float32")
+        bias = self.items.logit_bias()
         state = ops.cast(y_pred, "float32")
         target = ops.cast(y_true, "int32")
         if not self.negatives:
             logits = ops.matmul(state, ops.transpose(table))
+            if bias is not None:
+                logits = logits + bias
             return ops.sparse_categorical_crossentropy(target, logits, from_logits=True)
         n_items = ops.shape(table)[0]
         drawn = keras.random.randint(
@@ -87,6 +151,9 @@ class NextItemLoss(keras.losses.Loss):
         )
         positive = ops.sum(state * ops.take(table, target, axis=0), axis=-1)
         negative = ops.matmul(state, ops.transpose(ops.take(table, drawn, axis=0)))
+        if bias is not None:
+            positive = positive + ops.take(bias, target, axis=0)
+            negative = negative + ops.take(bias, drawn, axis=0)
         negative = ops.where(
             ops.equal(target[..., None], drawn[None, None, :]), -1e9, negative
         )
@@ -94,18 +161,13 @@ class NextItemLoss(keras.losses.Loss):
         return -ops.log_softmax(logits, axis=-1)[..., 0]
 
 
-def build(config: SASRecConfig) -> tuple[keras.Model, layers.Embedding]:
-    """Return (model: item sequence -> state per position, the item embedding)."""
+def build(config: SASRecConfig, item_category=None) -> tuple[keras.Model, ItemTable]:
+    """Return (model: item sequence -> state per position, the item table)."""
     c = config
     seq = keras.Input((c.max_len,), dtype="int32", name="items")
-    embedding = layers.Embedding(
-        c.n_items + 1,
-        c.dim,
-        embeddings_initializer=keras.initializers.RandomNormal(0.0, 0.02, c.seed),
-        name="item_embedding",
-    )
+    items = ItemTable(c, item_category, name="items_table")
     present = ops.cast(ops.not_equal(seq, 0), "float32")[..., None]
-    x = Positions(c.max_len, c.dim, c.seed)(embedding(seq))
+    x = Positions(c.max_len, c.dim, c.seed)(items(seq))
     x = layers.Dropout(c.dropout, seed=c.seed)(x) * present
     key_mask = ops.not_equal(seq, 0)[:, None, :]  # (batch, 1, length)
     for block in range(c.blocks):
@@ -121,7 +183,7 @@ def build(config: SASRecConfig) -> tuple[keras.Model, layers.Embedding]:
         hidden = layers.Dropout(c.dropout, seed=c.seed + 200 + block)(hidden)
         x = (normed + hidden) * present
     state = layers.LayerNormalization(epsilon=1e-6, name="state")(x)
-    return keras.Model(seq, state), embedding
+    return keras.Model(seq, state), items
 
 
 def sequences(
@@ -193,10 +255,11 @@ class SASRec(SASRecConfig):
     """Next-item transformer; see the module docstring. Sizes are the config's fields."""
 
     fit_result: FitResult | None = field(default=None, repr=False)
+    item_category: np.ndarray | None = field(default=None, repr=False)
     algorithm = "sasrec"
 
     def __post_init__(self):
-        self._model = self._embedding = None
+        self._model = self._items = None
 
     def config(self) -> SASRecConfig:
         names = SASRecConfig.__dataclass_fields__
@@ -204,7 +267,9 @@ class SASRec(SASRecConfig):
 
     def fit(self, data: Interactions, progress: ProgressSink | None = None) -> "SASRec":
         self.n_items = data.n_items
-        self._model, self._embedding = build(self.config())
+        if self.n_categories and self.item_category is None:
+            raise ValueError("side information needs each item's category")
+        self._model, self._items = build(self.config(), self.item_category)
         negatives = self.negatives
         if negatives < 0:
             negatives = 0 if data.n_items <= FULL_SOFTMAX else SAMPLED_NEGATIVES
@@ -215,7 +280,7 @@ class SASRec(SASRecConfig):
         )
         self._model.compile(
             optimizer=optimizer,
-            loss=NextItemLoss(self._embedding, negatives, self.seed),
+            loss=NextItemLoss(self._items, negatives, self.seed),
         )
         inputs, targets, weights = sequences(data, self.max_len)
         self.fit_result = fit_with_early_stopping(
@@ -239,11 +304,15 @@ class SASRec(SASRecConfig):
         return np.asarray(ops.convert_to_numpy(state), np.float32)
 
     def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
-        return self.states(history, users) @ self.item_embeddings().T
+        scores = self.states(history, users) @ self.item_embeddings().T
+        bias = self._items.logit_bias()
+        if bias is not None:
+            scores += np.asarray(ops.convert_to_numpy(bias), np.float32)[1:]
+        return scores
 
     def item_embeddings(self) -> np.ndarray:
-        """Return (n_items, dim) item embeddings (row i = item i)."""
-        table = self._embedding.embeddings
+        """Return (n_items, dim) item vectors (row i = item i), side info included."""
+        table = self._items.table()
         return np.asarray(ops.convert_to_numpy(table), np.float32)[1:]
 
     def to_bytes(self, **extra) -> bytes:
@@ -263,7 +332,7 @@ class SASRec(SASRecConfig):
     def from_arrays(cls, arrays) -> "SASRec":
         config = SASRecConfig(**json.loads(str(arrays["config"])))
         model = cls(**asdict(config))
-        model._model, model._embedding = build(config)
+        model._model, model._items = build(config)
         count = int(arrays["n_weights"])
         model._model.set_weights([arrays[f"weight_{i}"] for i in range(count)])
         return model

@@ -98,6 +98,35 @@ def test_sasrec_learns_the_next_item(negatives):
     assert model.item_embeddings().shape == (12, 16)
 
 
+def test_sasrec_with_side_information_learns_and_round_trips():
+    """Item vectors include their category's; a bias per item; bytes restore both."""
+    setup_device(seed=3)
+    category = np.arange(12) // 4
+    model = SASRec(
+        dim=16,
+        max_len=8,
+        dropout=0.0,
+        learning_rate=1e-2,
+        epochs=20,
+        patience=4,
+        n_categories=3,
+        item_category=category,
+        item_bias=True,
+    ).fit(chain_data())
+    history = interactions([(0, 2), (0, 3), (0, 4)], 1, 12)
+    scores = model.score(history, np.array([0]))
+    scores[0, [2, 3, 4]] = -np.inf
+    assert int(np.argmax(scores[0])) == 5
+    restored, _ = load_model(model.to_bytes())
+    np.testing.assert_allclose(
+        restored.score(history, np.array([0])),
+        model.score(history, np.array([0])),
+        rtol=1e-5,
+    )
+    with pytest.raises(ValueError, match="category"):
+        SASRec(n_categories=3).fit(chain_data())
+
+
 def test_sasrec_weights_reach_the_loss():
     setup_device(seed=3)
     data = chain_data(n_users=40)
