@@ -4,11 +4,13 @@ Training measures a sequential self-attention model (SASRec) against recent
 popularity, category popularity, item-kNN and EASE on the same held-out purchases
 (leave-last-out); the registry serves whichever wins. Every candidate's artifact also
 carries the product lists ("similar", from the SASRec item embeddings with a
-category/price-band fallback for new products, and "bought together", from baskets),
+category/price-band fallback for new products, and "bought together", from baskets,
+completed by what the same customers bought where orders are small),
 so that batch inference writes all three kinds of list from one model version.
 """
 
 from dataclasses import dataclass, fields
+from functools import partial
 from itertools import product as grid
 from itertools import repeat
 
@@ -21,7 +23,7 @@ from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
 from mlops.ml.progress import Progress, ProgressTracker
 from mlops.ml.ranking_metrics import top_k
 
-from .ml.copurchase import BoughtTogether
+from .ml.copurchase import BoughtTogether, with_fallback
 from .ml.explain import reason_items
 from .ml.models import load_model
 from .ml.neighbours import EASE, ItemKNN
@@ -54,6 +56,13 @@ SASREC_OPTIONS = (
     "batch_size",
     "patience",
 )
+
+
+def _together_reason(sources: np.ndarray, score: float, entry: int) -> str:
+    """Why a product is in a "bought together" list: same orders, or same customers."""
+    if sources[entry] == 0:
+        return f"In {score:.0%} of the orders with this product"
+    return f"Bought by {score:.0%} of this product's customers"
 
 
 def purchases_of(history: Interactions) -> Interactions:
@@ -264,16 +273,23 @@ class RecommenderKind:
             known=counts > 0,
             popularity=counts,
         )
-        together = BoughtTogether(k=TOP_N).fit(
+        by_order = BoughtTogether(k=TOP_N).fit(
             frame.basket[frame.is_purchase], purchases.item, purchases.n_items
+        )
+        by_customer = BoughtTogether(k=TOP_N).fit(
+            purchases.user, purchases.item, purchases.n_items
+        )
+        together, together_score, together_source = with_fallback(
+            by_order, by_customer, TOP_N
         )
         return {
             "popularity": (counts / max(counts.sum(), 1)).astype(np.float32),
             "similar": similar,
             "similar_score": similar_score,
             "similar_known": counts > 0,
-            "together": together.neighbours,
-            "together_score": together.scores,
+            "together": together,
+            "together_score": together_score,
+            "together_source": together_source,
         }
 
     def _remeasure(self, champion, frame, split, on_test) -> dict:
@@ -381,6 +397,9 @@ class RecommenderKind:
         arrays = model.arrays
         items = _positions(np.asarray(keys, np.int64), model.product_ids)
         known = arrays["similar_known"]
+        sources = arrays.get(
+            "together_source", np.zeros(arrays["together"].shape, np.int8)
+        )
         rows = []
         for product_id, item in zip(keys, items.tolist(), strict=True):
             if item < 0:
@@ -390,18 +409,18 @@ class RecommenderKind:
                 if known[item]
                 else "Same category and price range"
             )
-            for list_name, neighbours, scores, reason in (
+            for list_name, neighbours, scores, reasons in (
                 (
                     ProductRecommendation.List.SIMILAR,
                     arrays["similar"],
                     arrays["similar_score"],
-                    similar_reason,
+                    lambda score, entry, reason=similar_reason: reason,
                 ),
                 (
                     ProductRecommendation.List.BOUGHT_TOGETHER,
                     arrays["together"],
                     arrays["together_score"],
-                    None,
+                    partial(_together_reason, sources[item]),
                 ),
             ):
                 pairs = zip(
@@ -410,7 +429,6 @@ class RecommenderKind:
                 for rank, (other, score) in enumerate(pairs, start=1):
                     if other < 0:
                         break
-                    text = reason or f"In {score:.0%} of the orders with this product"
                     rows.append(
                         (
                             batch_id,
@@ -419,7 +437,7 @@ class RecommenderKind:
                             rank,
                             int(model.product_ids[other]),
                             float(score),
-                            text,
+                            reasons(score, rank - 1),
                         )
                     )
         ProductRecommendation.objects.filter(

@@ -73,3 +73,37 @@ class BoughtTogether:
             neighbours=arrays["neighbours"],
             scores=arrays["scores"],
         )
+
+
+def with_fallback(
+    primary: BoughtTogether, fallback: BoughtTogether, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill each item's list from `primary` first, then from `fallback`.
+
+    Return (neighbours, scores, source) of shape (n_items, k): -1 / 0 padded, source
+    0 for a primary entry and 1 for a fallback one. Used to complete "bought
+    together" (same order) with "bought by the same customers" where orders are
+    small, as in shops where most orders hold one or two products.
+    """
+    n_items = primary.neighbours.shape[0]
+    neighbours = np.full((n_items, k), -1, dtype=np.int64)
+    scores = np.zeros((n_items, k), dtype=np.float32)
+    source = np.zeros((n_items, k), dtype=np.int8)
+    for item in range(n_items):
+        filled = 0
+        taken = set()
+        for kind, model in ((0, primary), (1, fallback)):
+            for other, score in zip(
+                model.neighbours[item].tolist(),
+                model.scores[item].tolist(),
+                strict=True,
+            ):
+                if filled == k:
+                    break
+                if other < 0 or other == item or other in taken:
+                    continue
+                neighbours[item, filled], scores[item, filled] = other, score
+                source[item, filled] = kind
+                taken.add(other)
+                filled += 1
+    return neighbours, scores, source

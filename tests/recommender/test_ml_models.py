@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlops.ml.device import setup_device
-from recommender.ml.copurchase import BoughtTogether
+from recommender.ml.copurchase import BoughtTogether, with_fallback
 from recommender.ml.explain import reason_items
 from recommender.ml.models import MODELS, load_model
 from recommender.ml.neighbours import EASE, ItemKNN, closed_form
@@ -180,6 +180,23 @@ def test_bought_together_by_hand():
     strict = BoughtTogether(k=2, min_support=2).fit(basket, item, 5)
     np.testing.assert_array_equal(strict.neighbours[0], [1, -1])
     np.testing.assert_array_equal(strict.neighbours[2], [-1, -1])
+
+
+def test_bought_together_is_completed_by_what_the_same_customers_bought():
+    # Orders: {0, 1} and singles; customer 7 bought 0 then 2, customer 8 bought 0, 3.
+    orders = BoughtTogether(k=3, min_support=1).fit(
+        np.array([1, 1, 2, 3, 4]), np.array([0, 1, 0, 2, 3]), 4
+    )
+    customers = BoughtTogether(k=3, min_support=1).fit(
+        np.array([7, 7, 7, 8, 8]), np.array([0, 1, 2, 0, 3]), 4
+    )
+    neighbours, scores, source = with_fallback(orders, customers, 3)
+    np.testing.assert_array_equal(neighbours[0], [1, 2, 3])  # order first, no repeat
+    np.testing.assert_array_equal(source[0], [0, 1, 1])
+    assert scores[0, 0] == pytest.approx(1 / 2)  # in one of item 0's two orders
+    assert scores[0, 1] == pytest.approx(1 / 2)  # one of item 0's two customers
+    np.testing.assert_array_equal(neighbours[3], [0, -1, -1])
+    np.testing.assert_array_equal(source[3], [1, 0, 0])
 
 
 def test_similar_items_excludes_self_and_falls_back_for_cold_items():
