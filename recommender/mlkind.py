@@ -336,7 +336,8 @@ class RecommenderKind:
         rows = []
         for start in range(0, len(users), SCORING_BLOCK):
             block = users[start : start + SCORING_BLOCK]
-            scores = np.asarray(model.model.score(history, block), dtype=np.float64)
+            # a copy: some models (popularity) return a read-only broadcast view
+            scores = np.array(model.model.score(history, block), dtype=np.float64)
             # Cold start: a customer with no history gets what is popular overall.
             newcomers = np.flatnonzero(~has_history[block])
             scores[newcomers] = popularity
