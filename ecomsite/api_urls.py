@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("orders.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("recommender.api.urls")),
+    path("", include("forecasting.api.urls")),
 ]

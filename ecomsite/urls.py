@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("forecasts/", include("forecasting.urls")),
     path("", include("storefront.urls")),
     path("api/v1/", include("ecomsite.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,4 +1,4 @@
-"""Import sales history `sku,date,units,price[,base_price,promo,competitor_price]`.
+"""Import sales history `sku,date,units,price[,base_price,promo,competitor_price,stockout]`.
 
 Rows become SalesRecords, upserted on (product, frequency, period_start) so that
 re-running a file adds nothing. A row with empty `units` is a planned price or
@@ -36,8 +36,19 @@ from .models import SalesRecord
 
 FREQUENCY_SAMPLE_ROWS = 20_000
 REQUIRED_COLUMNS = ("sku", "date", "units", "price")
-OPTIONAL_COLUMNS = ("base_price", "promo", "competitor_price")
-COMPARED_FIELDS = ("units", "price", "base_price", "promo", "competitor_price")
+OPTIONAL_COLUMNS = ("base_price", "promo", "competitor_price", "stockout")
+COMPARED_FIELDS = (
+    "units",
+    "price",
+    "base_price",
+    "promo",
+    "competitor_price",
+    "stockout",
+    "revenue",
+)
+TRUE_FLAGS = {"1", "true", "yes", "y"}
+FALSE_FLAGS = {"", "0", "false", "no", "n"}
+REVENUE_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,14 @@ class SalesRow:
     base_price: Decimal | None
     promo: float
     competitor_price: Decimal | None
+    stockout: bool = False
+
+    @property
+    def revenue(self) -> Decimal | None:
+        """Return units × price, or None when either is unknown (planned rows)."""
+        if self.units is None or self.price is None:
+            return None
+        return (self.units * self.price).quantize(REVENUE_PLACES)
 
     def compared(self) -> tuple:
         return tuple(getattr(self, name) for name in COMPARED_FIELDS)
@@ -74,6 +93,18 @@ def promo_share(values: dict[str, str]) -> float:
             "promo", f"{raw[:20]!r} is not a share; expected 0, 1 or a number between"
         )
     return share
+
+
+def stockout_flag(values: dict[str, str]) -> bool:
+    """Return the stock-out flag: 0/1, true/false or yes/no; empty is no."""
+    raw = (values.get("stockout") or "").strip()
+    if raw.lower() in TRUE_FLAGS:
+        return True
+    if raw.lower() in FALSE_FLAGS:
+        return False
+    raise RowRejected(
+        "stockout", f"{raw[:20]!r} is not a flag; expected 0, 1, true or false"
+    )
 
 
 class SalesImporter:
@@ -106,6 +137,7 @@ class SalesImporter:
             base_price=price_field(values, "base_price"),
             promo=promo_share(values),
             competitor_price=price_field(values, "competitor_price"),
+            stockout=stockout_flag(values),
         )
         if row.units is None and row.price is None and not row.promo:
             raise RowRejected(
@@ -163,6 +195,8 @@ class SalesImporter:
                     base_price=data.base_price,
                     promo=data.promo,
                     competitor_price=data.competitor_price,
+                    stockout=data.stockout,
+                    revenue=data.revenue,
                     source=SalesRecord.Source.IMPORT,
                 )
             )

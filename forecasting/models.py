@@ -91,9 +91,7 @@ class PurchaseOrder(models.Model):
     quantity = models.PositiveIntegerField()
     ordered_on = models.DateField()
     expected_on = models.DateField()
-    status = models.CharField(
-        max_length=9, choices=Status.choices, default=Status.OPEN
-    )
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.OPEN)
     supplier_reference = models.CharField(max_length=100, blank=True)
     note = models.CharField(max_length=255, blank=True)
     created_by = models.ForeignKey(
@@ -120,7 +118,9 @@ class PurchaseOrder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PO {self.pk}: {self.quantity} × {self.product_id} due {self.expected_on}"
+        return (
+            f"PO {self.pk}: {self.quantity} × {self.product_id} due {self.expected_on}"
+        )
 
 
 class ForecastPoint(models.Model):

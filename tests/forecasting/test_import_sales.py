@@ -151,3 +151,45 @@ def test_header_without_required_columns_fails(tmp_path):
 
     with pytest.raises(CommandError, match="lacks the required column.*date, price"):
         run(path, "--frequency", "D")
+
+
+def test_stockout_flag_and_revenue_are_kept(tmp_path):
+    header = [*HEADER, "stockout"]
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["OJ", "2024-01-01", "3", "2.50", "", "", "", "1"],
+            ["OJ", "2024-01-02", "1.5", "2.0001", "", "", "", "false"],
+            ["OJ", "2024-01-03", "", "1.99", "", "", "", ""],
+        ],
+        header=header,
+    )
+
+    run(path)
+
+    records = list(SalesRecord.objects.order_by("period_start"))
+    assert [r.stockout for r in records] == [True, False, False]
+    assert [r.revenue for r in records] == [
+        Decimal("7.5"),
+        Decimal("3.0002"),  # 3.00015 rounded half even to 4 places
+        None,
+    ]
+
+
+def test_a_bad_stockout_flag_is_rejected(tmp_path):
+    header = [*HEADER, "stockout"]
+    good = [
+        ["OJ", "2024-01-01", "1", "2", "", "", "", "TRUE"],
+        ["OJ", "2024-01-02", "1", "2", "", "", "", "0"],
+    ]
+    path = write_csv(
+        tmp_path / "s.csv",
+        [*good, ["OJ", "2024-01-03", "1", "2", "", "", "", "maybe"]],
+        header=header,
+    )
+
+    run(path)
+
+    [(line, message)] = rejects_of(path)
+    assert line == "4" and message.startswith("stockout: 'maybe' is not a flag")
+    assert SalesRecord.objects.filter(stockout=True).count() == 1

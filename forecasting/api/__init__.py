@@ -1,0 +1,1 @@
+"""REST API of the forecasting app: served forecasts and what-ifs, for staff."""

@@ -1,0 +1,103 @@
+"""An equal-weight ensemble of forecasters: their quantiles averaged.
+
+Averaging each quantile across members (Vincentisation) keeps P10 <= P50 <= P90 and
+usually beats every member when their errors differ, as the Keras sequence model's
+and gradient boosting's do.
+"""
+
+import io
+import json
+
+import numpy as np
+
+from .panel import Panel
+
+
+def combine(forecasts: list[np.ndarray]) -> np.ndarray:
+    """Return the quantile-wise mean of forecasts [n, horizon, 3], sorted per step."""
+    return np.sort(np.mean(np.stack(forecasts), axis=0), axis=-1)
+
+
+def _classes() -> dict[str, type]:
+    from .baselines import (
+        ExponentialSmoothing,
+        GradientBoosting,
+        MovingAverage,
+        SeasonalNaive,
+    )
+    from .demand import DemandForecaster
+
+    return {
+        cls.__name__: cls
+        for cls in (
+            DemandForecaster,
+            GradientBoosting,
+            ExponentialSmoothing,
+            MovingAverage,
+            SeasonalNaive,
+        )
+    }
+
+
+class Ensemble:
+    """Fitted member forecasters whose quantile forecasts are averaged."""
+
+    def __init__(self, members: list, name: str = ""):
+        if not members:
+            raise ValueError("an ensemble needs members")
+        self.members = members
+        self.name = name or "+".join(m.name for m in members)
+
+    def fit(self, panel: Panel) -> "Ensemble":
+        for member in self.members:
+            member.fit(panel)
+        return self
+
+    def predict(self, panel: Panel, *, calendar: np.ndarray | None = None):
+        forecasts = []
+        for member in self.members:
+            if calendar is not None and _takes_calendar(member):
+                forecasts.append(member.predict(panel, calendar=calendar))
+            else:
+                forecasts.append(member.predict(panel))
+        return combine(forecasts)
+
+    def hyperparameters(self) -> dict:
+        return {
+            "members": [m.name for m in self.members],
+            **{
+                m.name: m.hyperparameters()
+                for m in self.members
+                if hasattr(m, "hyperparameters")
+            },
+        }
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            name=np.asarray(self.name),
+            classes=np.asarray(json.dumps([type(m).__name__ for m in self.members])),
+            **{
+                f"member_{i}": np.frombuffer(m.to_bytes(), dtype=np.uint8)
+                for i, m in enumerate(self.members)
+            },
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Ensemble":
+        classes = _classes()
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            names = json.loads(str(arrays["classes"]))
+            members = [
+                classes[name].from_bytes(arrays[f"member_{i}"].tobytes())
+                for i, name in enumerate(names)
+            ]
+            return cls(members, str(arrays["name"]))
+
+
+def _takes_calendar(forecaster) -> bool:
+    import inspect
+
+    return "calendar" in inspect.signature(forecaster.predict).parameters
