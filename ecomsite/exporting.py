@@ -1,8 +1,10 @@
-"""Write export files whole or not at all."""
+"""Write export files whole or not at all, and the commands that do."""
 
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
+
+from django.core.management.base import BaseCommand, CommandError
 
 
 def write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
@@ -19,3 +21,28 @@ def write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
     finally:
         partial.unlink(missing_ok=True)
     return count
+
+
+class ExportCommand(BaseCommand):
+    """A command writing one CSV file: subclasses set `export` and `noun`."""
+
+    noun = "rows"
+
+    @staticmethod
+    def export(path: Path) -> int:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="CSV file to write.")
+
+    def handle(self, *args, **options):
+        path: Path = options["file"]
+        if not path.parent.is_dir():
+            raise CommandError(f"The folder {path.parent} does not exist.")
+        try:
+            count = self.export(path)
+        except OSError as exc:
+            raise CommandError(f"Cannot write {path}: {exc}.") from exc
+        self.stdout.write(
+            f"Exported {count:,} {self.noun} to {path}.", self.style.SUCCESS
+        )
