@@ -90,6 +90,30 @@ def write_files(workdir: Path) -> tuple[Path, Path, dict, str]:
     return products, sales, held, last_history
 
 
+def fresh_forecaster(name: str, seed: int):
+    """A new, unfitted forecaster of a candidate's algorithm name."""
+    from forecasting.ml.baselines import (
+        ExponentialSmoothing,
+        GradientBoosting,
+        MovingAverage,
+        SeasonalNaive,
+    )
+    from forecasting.ml.demand import DemandForecaster
+    from forecasting.ml.ensemble import Ensemble
+
+    if name.startswith("moving-average"):
+        return MovingAverage(window=int(name.rsplit("-", 1)[1]))
+    makers = {
+        "lstm+gradient-boosting": lambda: Ensemble(
+            [DemandForecaster(seed=seed), GradientBoosting(seed=seed)], name
+        ),
+        "gradient-boosting": lambda: GradientBoosting(seed=seed),
+        "seasonal-naive": SeasonalNaive,
+        "exponential-smoothing": ExponentialSmoothing,
+    }
+    return makers[name]()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--origins", type=int, default=1)
@@ -110,7 +134,6 @@ def main() -> int:
 
     from forecasting.history import sales_panel
     from forecasting.ml.metrics import all_metrics
-    from forecasting.mlkind import forecaster_classes
     from forecasting.models import ForecastPoint, ForecastSummary
     from mlops.models import ModelVersion, Run, ServedBatch
     from mlops.runs import run_request
@@ -174,22 +197,9 @@ def main() -> int:
     ).values_list("product_id", "period_start", "p10", "p50", "p90"):
         served[row_of[pk], col_of[day.isoformat()]] = (p10, p50, p90)
     results = {"served (" + champion.algorithm + ")": score(served)}
-    classes = forecaster_classes()
     for candidate in [version.algorithm, *version.baselines]:
         started = time.monotonic()
-        if candidate == "lstm":
-            from forecasting.ml.demand import DemandForecaster
-
-            model = DemandForecaster(seed=args.seed)
-        elif candidate.startswith("moving-average"):
-            model = classes["MovingAverage"](window=int(candidate.rsplit("-", 1)[1]))
-        else:
-            name = {
-                "seasonal-naive": "SeasonalNaive",
-                "exponential-smoothing": "ExponentialSmoothing",
-                "gradient-boosting": "GradientBoosting",
-            }[candidate]
-            model = classes[name]()
+        model = fresh_forecaster(candidate, args.seed)
         forecast = model.fit(panel).predict(panel)
         results[candidate] = score(forecast) | {
             "seconds": round(time.monotonic() - started, 1)

@@ -5,8 +5,8 @@ are kept at; at most `MAX_SERIES` products, sampled), and scores the kind's mode
 its baselines on the same rolling-origin holdout: the last `horizon` periods held back (and, with `origins` > 1, the
 `horizon` periods before those…), their real prices and promotions given as the
 shop's plan. The registry serves whichever wins on MASE. Each candidate's artifact is
-the forecaster fitted at the latest origin, exactly what was measured; at inference
-it reads the latest history, so nothing it forecasts from is stale.
+the same configuration refitted on the whole history once measured, so that what serves
+has learnt from the latest periods too.
 
 Inference forecasts every product with sales in the recent history from the same
 last period (fixed when the run starts), writing P10/P50/P90 per future period and,
@@ -145,7 +145,9 @@ class ForecastKind:
             raise RunRefused("No sales history: import sales or orders first.")
         horizon = int(options.get("horizon") or DEFAULT_HORIZON[frequency])
         periods = int(options.get("history_periods") or TRAINING_PERIODS[frequency])
-        sales = sales_panel(frequency=frequency, end=end, horizon=0, periods=periods)
+        sales = sales_panel(
+            frequency=frequency, end=end, horizon=horizon, periods=periods
+        )
         cap = int(options.get("max_series", MAX_SERIES))
         if sales.panel.n_series > cap:  # every candidate on the same sample
             rows = np.sort(
@@ -175,20 +177,11 @@ class ForecastKind:
         return TrainingData(sales, frequency, horizon, end)
 
     def measure(self, context, data: TrainingData, factories, **evaluation):
-        """Score every factory's forecaster on the holdout; keep the latest fits."""
-        fitted: dict[str, object] = {}
-
-        def keeping(name, make):
-            def build():
-                forecaster = make()
-                fitted.setdefault(name, forecaster)  # origin 0 (the latest) is first
-                return forecaster
-
-            return build
-
+        """Score every factory's forecaster on the holdout, then refit each on the
+        whole history: what serves has seen the latest periods too."""
         result = rolling_origin(
             data.sales.panel,
-            {name: keeping(name, make) for name, make in factories.items()},
+            factories,
             holdout=data.horizon,
             origins=int(context.options.get("origins", 1)),
             **evaluation,
@@ -196,7 +189,11 @@ class ForecastKind:
         protocol = result.pop("protocol")
         for name, metrics in result.items():
             context.log(f"{name}: {_rounded(metrics)}")
-        return protocol, result, fitted
+        refitted = {
+            name: make().fit(data.sales.panel) for name, make in factories.items()
+        }
+        context.log("every candidate refitted on the whole history")
+        return protocol, result, refitted
 
     def candidate(self, data: TrainingData, name, forecaster, metrics, hyper=None):
         return Candidate(
@@ -363,7 +360,7 @@ class DemandKind(ForecastKind):
                 "model": "the Keras sequence model and gradient boosting, their "
                 "quantiles averaged",
                 "model_members": {name: _rounded(results[name]) for name in members},
-                "served_artifact": "each candidate as fitted at the latest origin",
+                "served_artifact": "each candidate refitted on the whole history",
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data, results, {}),
@@ -458,7 +455,7 @@ class PriceKind(ForecastKind):
                 "name": "rolling-origin",
                 "last_period": str(data.end),
                 "plans": "none: prices are forecast as if nothing were planned",
-                "served_artifact": "each candidate as fitted at the latest origin",
+                "served_artifact": "each candidate refitted on the whole history",
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data, results, {}),
