@@ -62,7 +62,12 @@ BENCHES = [
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
     ("behaviour clusters vs demo truth", "bench_segments_clusters.py", "sqlite", []),
     ("generic order file (dunnhumby)", "bench_generic_orders.py", "sqlite", []),
-    ("demand forecast, Dominick's via import", "bench_forecast_import.py", "sqlite", []),
+    (
+        "demand forecast, Dominick's via import",
+        "bench_forecast_import.py",
+        "sqlite",
+        [],
+    ),
     (
         "demand model at scale (synthetic)",
         "bench_forecast_demand_ml.py",

@@ -1,9 +1,12 @@
-"""Admin of the catalogue: categories, products with images, price and stock history."""
+"""Admin of the catalogue: categories, products with images, price and stock history,
+and the review queue of automatic categories with its decision log."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -16,18 +19,28 @@ from ecomsite.admin_tools import (
     selected_object_filter,
     thumbnail_html,
 )
+from forecasting.views import forecast_display
 from recommender.selectors import bought_together, serving_rules, similar_products
 
 from .admin_forms import ProductImageForm, RecentRowsFormSet
-from .admin_views import record_stock_movement
+from .admin_views import record_stock_movement, review_decide
+from .categorisation import (
+    product_category_set_by_operator,
+    review_accept_bulk,
+    review_queue,
+    suggestion_categories,
+)
 from .models import (
     CATEGORY_PATH_SEPARATOR,
     Category,
+    CategoryDecision,
+    CategoryReview,
     PriceChange,
     Product,
     ProductImage,
     StockMovement,
 )
+from .selectors import category_leaves
 from .services import product_set_price
 
 SERVED_LIST_NOTE = (
@@ -62,6 +75,20 @@ def served_list_html(items) -> str:
 
 
 ProductFilter = selected_object_filter("product", "product")
+AUTO_CATEGORY_FIELDS = [
+    "category_source",
+    "auto_category_summary",
+    "auto_category_status",
+    "auto_category_version_link",
+    "auto_category_suggestion_list",
+    "category_decision_list",
+]
+FORECAST_FIELDS = [
+    "forecast_demand_chart",
+    "forecast_price_chart",
+    "forecast_stock_chart",
+    "forecast_page_link",
+]
 
 
 def first_image_name() -> Subquery:
@@ -275,7 +302,14 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
     ]
     list_display_links = ["thumbnail", "sku"]
     list_select_related = ["category"]
-    list_filter = [CategoryTreeFilter, "is_active", "stock_tracked", StockStatusFilter]
+    list_filter = [
+        CategoryTreeFilter,
+        "is_active",
+        "stock_tracked",
+        StockStatusFilter,
+        "category_source",
+        "auto_category_status",
+    ]
     list_per_page = 50
     search_fields = ["sku", "name"]
     search_help_text = "SKU or part of the name."
@@ -289,9 +323,19 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         "bought_together_list",
         "created_at",
         "updated_at",
+        *AUTO_CATEGORY_FIELDS,
+        *FORECAST_FIELDS,
     ]
     fieldsets = [
         (None, {"fields": ["sku", "name", "description", "category", "is_active"]}),
+        (
+            "Automatic category",
+            {
+                "fields": AUTO_CATEGORY_FIELDS,
+                "description": "What the image model said. A category set here is "
+                "the operator's: the model never overwrites it.",
+            },
+        ),
         (
             "Price",
             {
@@ -317,12 +361,24 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         "Recommendations",
         {"fields": ["similar_list", "bought_together_list"], "classes": ["collapse"]},
     )
+    forecast_fieldset = (
+        "Forecast",
+        {
+            "fields": FORECAST_FIELDS,
+            "description": "From the active served demand and price forecasts.",
+        },
+    )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return [*fieldsets[:-1], self.recommendation_fieldset, fieldsets[-1]]
+        return [
+            *fieldsets[:-1],
+            self.recommendation_fieldset,
+            self.forecast_fieldset,
+            fieldsets[-1],
+        ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(image_name=first_image_name())
@@ -356,7 +412,8 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        """Save the product; a new or changed price goes through the price history."""
+        """Save the product; a new or changed price goes through the price history,
+        and a category set here is the operator's (a decision if the model had one)."""
         price = obj.price
         price_is_new = not change or "price" in form.changed_data
         if change and price_is_new:
@@ -366,6 +423,8 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
             product_set_price(
                 product=obj, price=price, user=request.user, note="Set in the admin"
             )
+        if "category" in form.changed_data or not change:
+            product_category_set_by_operator(product=obj, user=request.user)
 
     @admin.display(description="Image")
     def thumbnail(self, product):
@@ -409,6 +468,93 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         if not hasattr(product, "_serving_rules"):
             product._serving_rules = serving_rules()
         return product._serving_rules
+
+    # Forecast charts: read once per change page, never on the changelist.
+
+    @staticmethod
+    def _forecast(product):
+        if not hasattr(product, "_forecast_display"):
+            product._forecast_display = forecast_display(product)
+        return product._forecast_display
+
+    @admin.display(description="Forecast page")
+    def forecast_page_link(self, product):
+        url = reverse("forecasting:product", args=[product.sku])
+        return format_html(
+            '<a href="{}">{}</a>', url, "Staff page: facts, data tables and what-if"
+        )
+
+    @admin.display(description="Demand")
+    def forecast_demand_chart(self, product):
+        display = self._forecast(product)
+        summary = display.summary
+        if summary is None or not summary.explanation:
+            return display.demand_chart.html()
+        return format_html(
+            "<p>{}</p>{}", summary.explanation, display.demand_chart.html()
+        )
+
+    @admin.display(description="Price")
+    def forecast_price_chart(self, product):
+        return self._forecast(product).price_chart.html()
+
+    @admin.display(description="Projected stock")
+    def forecast_stock_chart(self, product):
+        display = self._forecast(product)
+        if display.stock_chart is None:
+            if not product.stock_tracked:
+                return "Not tracked."
+            return "No projection without a served demand forecast."
+        return display.stock_chart.html()
+
+    # Automatic category: what the model said and what operators decided.
+
+    @admin.display(description="Suggested category")
+    def auto_category_summary(self, product):
+        if product.auto_category_id is None:
+            return "Not classified yet."
+        return format_html(
+            "{} ({})",
+            product.auto_category.path,
+            confidence_text(product.auto_category_confidence),
+        )
+
+    @admin.display(description="Model version")
+    def auto_category_version_link(self, product):
+        version = product.auto_category_version
+        return admin_link(version, f"image v{version.version}" if version else None)
+
+    @admin.display(description="Top suggestions")
+    def auto_category_suggestion_list(self, product):
+        categories = suggestion_categories([product])
+        items = [
+            (categories[s["category"]].path, confidence_text(s["confidence"]))
+            for s in product.auto_category_suggestions or []
+            if s["category"] in categories
+        ]
+        if not items:
+            return "—"
+        return format_html(
+            "<ol>{}</ol>", format_html_join("", "<li>{} ({})</li>", items)
+        )
+
+    @admin.display(description="Decisions")
+    def category_decision_list(self, product):
+        decisions = product.category_decisions.select_related("category", "user")[:5]
+        rows = [
+            (
+                f"{d.decided_at:%Y-%m-%d %H:%M}",
+                d.get_action_display(),
+                d.category.path if d.category else "—",
+                d.user or "model",
+            )
+            for d in decisions
+        ]
+        if not rows:
+            return "None yet."
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{} {}: {} by {}</li>", rows)
+        )
 
     @admin.display(description="On hand")
     def stock_status(self, product):
@@ -495,6 +641,163 @@ class ProductImageAdmin(admin.ModelAdmin):
         return f"{image.width}×{image.height}"
 
 
+# --- Category review queue -------------------------------------------------------
+
+
+def confidence_text(confidence: float | None) -> str:
+    return "—" if confidence is None else f"{confidence:.0%}"
+
+
+class ReviewChangeList(ChangeList):
+    """Attach each row's suggested categories, read for the whole page in one query."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        categories = suggestion_categories(self.result_list)
+        for product in self.result_list:
+            product.suggested = [
+                (categories[s["category"]], s["confidence"])
+                for s in product.auto_category_suggestions or []
+                if s["category"] in categories
+            ]
+
+
+def can_review_categories(user) -> bool:
+    """Whether a user may decide products' categories in the review queue."""
+    return user.has_perm("catalog.review_category") or user.has_perm(
+        "catalog.change_product"
+    )
+
+
+@admin.register(CategoryReview)
+class CategoryReviewAdmin(admin.ModelAdmin):
+    """Products the model was unsure about: accept a suggestion or pick another."""
+
+    change_list_template = "admin/catalog/review_queue.html"
+    list_display = [
+        "thumbnail",
+        "product_display",
+        "suggestion_buttons",
+        "pick_another",
+        "model_version",
+    ]
+    list_display_links = None
+    list_filter = [("auto_category", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["sku", "name"]
+    search_help_text = "SKU or part of the name."
+    ordering = ["-auto_category_confidence", "pk"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["accept_selected"]
+
+    def get_queryset(self, request):
+        return review_queue().annotate(image_name=first_image_name())
+
+    def get_changelist(self, request, **kwargs):
+        return ReviewChangeList
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [
+            path("decide/", decide, name="catalog_categoryreview_decide"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request):
+        return review_decide(self, request)
+
+    def changelist_view(self, request, extra_context=None):
+        leaves = category_leaves().order_by("path").values_list("path", flat=True)
+        context = {
+            "category_paths": list(leaves),
+            "decide_url": reverse("admin:catalog_categoryreview_decide"),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Products are edited on their own page; the queue has no form of its own.
+        return redirect(
+            reverse("admin:catalog_product_change", args=[quote(unquote(object_id))])
+        )
+
+    def has_review_permission(self, request) -> bool:
+        return can_review_categories(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_review_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(
+        description="Accept the top suggestion of the selected products",
+        permissions=["review"],
+    )
+    def accept_selected(self, request, queryset):
+        accepted = review_accept_bulk(products=queryset, user=request.user)
+        self.message_user(
+            request, f"Accepted the suggested category of {accepted} products."
+        )
+
+    @admin.display(description="Image")
+    def thumbnail(self, product):
+        return thumbnail_html(media_url(product.image_name), product.name, size=96)
+
+    @admin.display(description="Product", ordering="sku")
+    def product_display(self, product):
+        return format_html(
+            "{}<br>{}",
+            admin_link(product, product.sku),
+            product.name,
+        )
+
+    @admin.display(description="Suggestions (click to accept)")
+    def suggestion_buttons(self, product):
+        decide_url = reverse("admin:catalog_categoryreview_decide")
+        return format_html_join(
+            "",
+            '<button type="submit" class="button" formaction="{}" name="accept" '
+            'value="{}:{}" title="File under {}" style="margin: 0 4px 4px 0">'
+            "{} <strong>{}</strong></button>",
+            (
+                (
+                    decide_url,
+                    product.pk,
+                    category.pk,
+                    category.path,
+                    category.path,
+                    confidence_text(confidence),
+                )
+                for category, confidence in product.suggested
+            ),
+        )
+
+    @admin.display(description="Pick another")
+    def pick_another(self, product):
+        return format_html(
+            '<input type="text" name="pick-{}" list="review-category-paths" '
+            'placeholder="Category path" aria-label="Another category for {}" '
+            'size="24"> <button type="submit" class="button" formaction="{}" '
+            'name="pick" value="{}">Set</button>',
+            product.pk,
+            product.sku,
+            reverse("admin:catalog_categoryreview_decide"),
+            product.pk,
+        )
+
+    @admin.display(description="Model", ordering="auto_category_version")
+    def model_version(self, product):
+        version = product.auto_category_version
+        return f"image v{version.version}" if version else "—"
+
+
 # --- Ledgers --------------------------------------------------------------------
 
 
@@ -549,3 +852,36 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Quantity", ordering="quantity")
     def signed_quantity(self, movement):
         return f"{movement.quantity:+d}"
+
+
+@admin.register(CategoryDecision)
+class CategoryDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every category decision, by the model or an operator, with what the model said."""
+
+    list_display = [
+        "decided_at",
+        "product_sku",
+        "action",
+        "category",
+        "confidence_display",
+        "model_version",
+        "decided_by",
+    ]
+    list_select_related = ["product", "category", "model_version", "user"]
+    list_filter = [ProductFilter, "action", "decided_at"]
+    search_fields = ["product__sku"]
+    search_help_text = "SKU."
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    @admin.display(description="Product", ordering="product__sku")
+    def product_sku(self, decision):
+        return product_link(decision.product)
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_display(self, decision):
+        return confidence_text(decision.confidence)
+
+    @admin.display(description="By")
+    def decided_by(self, decision):
+        return decision.user or "model"

@@ -1,4 +1,7 @@
-"""Forms of the catalogue admin: image uploads, stock movements, capped history."""
+"""Forms of the catalogue admin: image uploads, stock movements, capped history.
+
+A new picture queues its product for classification once an image model is champion.
+"""
 
 from django import forms
 from django.conf import settings
@@ -9,6 +12,7 @@ from ecomsite.admin_tools import admin_changelist_url
 
 from .models import ProductImage, StockMovement
 from .services import product_image_add, validate_product_image
+from .tasks import classify_products_on_commit
 
 
 class ProductImageForm(forms.ModelForm):
@@ -83,6 +87,8 @@ class ProductImageForm(forms.ModelForm):
         )
         self.instance = added.image
         self.save_m2m = self._save_m2m
+        if added.created:
+            classify_products_on_commit([added.image.product_id])
         return added.image
 
 

@@ -22,19 +22,37 @@ EXPORT_CHUNK_SIZE = 2000
 def export_products(out: TextIO) -> int:
     """Write every product as a CSV row to `out`; return how many were written.
 
-    Rows are streamed from the database in chunks; the category path comes from the
-    same query. The auto_* columns stay empty until image categorisation fills them.
+    Rows are streamed from the database in chunks; the category paths come from the
+    same query. `auto_category` is the image model's top suggestion, with its
+    confidence (4 decimals) and status; all three are empty until the model has
+    spoken.
     """
     writer = csv.writer(out)
     writer.writerow(PRODUCT_COLUMNS)
     count = 0
     rows = (
         Product.objects.order_by("sku")
-        .values_list("sku", "name", "category__path")
+        .values_list(
+            "sku",
+            "name",
+            "category__path",
+            "auto_category__path",
+            "auto_category_confidence",
+            "auto_category_status",
+        )
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    for sku, name, category_path in rows:
-        writer.writerow([sku, name, category_path or "", "", "", ""])
+    for sku, name, category_path, auto_path, confidence, status in rows:
+        writer.writerow(
+            [
+                sku,
+                name,
+                category_path or "",
+                auto_path or "",
+                "" if confidence is None else f"{confidence:.4f}",
+                "" if status == Product.AutoCategoryStatus.NONE else status,
+            ]
+        )
         count += 1
     return count
 

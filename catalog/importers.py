@@ -4,6 +4,12 @@ Existing SKUs are updated in place; a price that differs from the stored one (or
 first price of a new product) is recorded as a PriceChange with source `import`.
 Images are validated while the row is read, so a bad image rejects its row before
 anything of it is written.
+
+A category given in the file is the shop's own statement, as if an operator had set
+it: its source becomes `imported`, the image model never overwrites it and learns
+from it (an operator's confirmation of the same category stays `operator`). An empty
+category keeps the product's current one; new products without one are classified
+once an image model is champion.
 """
 
 from collections import Counter
@@ -35,10 +41,19 @@ from .services import (
     product_image_add,
     validate_product_image,
 )
+from .tasks import classify_products_on_commit
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
-UPDATABLE_FIELDS = ["name", "description", "category_id", "price", "cost", "currency"]
+UPDATABLE_FIELDS = [
+    "name",
+    "description",
+    "category_id",
+    "category_source",
+    "price",
+    "cost",
+    "currency",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +215,11 @@ class ProductImporter:
                     name=data.name,
                     description=data.description or "",
                     category_id=category_id,
+                    category_source=(
+                        Product.CategorySource.IMPORTED
+                        if category_id
+                        else Product.CategorySource.NONE
+                    ),
                     price=data.price,
                     cost=data.cost,
                     currency=data.currency or settings.SHOP_CURRENCY,
@@ -233,6 +253,7 @@ class ProductImporter:
             for product in prices
         )
         with_new_image = self._add_images(images, result)
+        classify_products_on_commit(p.pk for p in with_new_image)
         result.imported = len(new)
         touched = {p.pk for p in changed} | {p.pk for p in with_new_image}
         result.updated = len(touched - {p.pk for p in new})
@@ -250,6 +271,11 @@ class ProductImporter:
         product.name = data.name
         product.price = data.price
         if category_id is not None:  # an empty category keeps the current one
+            if not (
+                product.category_id == category_id
+                and product.category_source == Product.CategorySource.OPERATOR
+            ):
+                product.category_source = Product.CategorySource.IMPORTED
             product.category_id = category_id
         if data.description is not None:
             product.description = data.description

@@ -88,7 +88,26 @@ class Product(models.Model):
     `stock_on_hand` is the running sum of the product's stock ledger, kept by
     `catalog.services.stock_record_movement` and never negative (a database constraint).
     A product that is not stock-tracked is never out of stock.
+
+    `category_source` says who set `category`. A category set by a person, in the
+    admin, the review queue, the API or an import file (`operator`, `imported`), is
+    never overwritten by the model and is what the model learns from; rows written
+    without saying (demo store, scripts) count as the operator's. The `auto_category*`
+    fields hold what the image model last said, written by `catalog.categorisation`.
     """
+
+    class CategorySource(models.TextChoices):
+        OPERATOR = "operator", "Set or confirmed by an operator"
+        AUTOMATIC = "automatic", "Assigned by the model"
+        IMPORTED = "imported", "From an import file"
+        NONE = "none", "No category"
+
+    class AutoCategoryStatus(models.TextChoices):
+        NONE = "none", "Not classified"
+        AUTO_ASSIGNED = "auto_assigned", "Assigned automatically"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        ACCEPTED = "accepted", "Accepted by an operator"
+        OVERRIDDEN = "overridden", "Overridden by an operator"
 
     sku = models.CharField("SKU", max_length=64, unique=True)
     name = models.CharField(max_length=255)
@@ -100,6 +119,43 @@ class Product(models.Model):
         on_delete=models.SET_NULL,
         related_name="products",
     )
+    category_source = models.CharField(
+        max_length=10,
+        choices=CategorySource.choices,
+        default=CategorySource.OPERATOR,
+        help_text="Who set the category; the model never overwrites a person's.",
+    )
+    auto_category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The model's top suggestion.",
+    )
+    auto_category_confidence = models.FloatField(null=True, blank=True, editable=False)
+    auto_category_status = models.CharField(
+        max_length=16,
+        choices=AutoCategoryStatus.choices,
+        default=AutoCategoryStatus.NONE,
+        editable=False,
+    )
+    auto_category_version = models.ForeignKey(
+        "mlops.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    auto_category_suggestions = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text='Top three: [{"category": id, "confidence": 0.93}, …].',
+    )
+    auto_categorised_at = models.DateTimeField(null=True, blank=True, editable=False)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default=default_currency)
@@ -133,10 +189,25 @@ class Product(models.Model):
             models.Index(fields=["category", "is_active"]),
             models.Index(fields=["price"]),
             models.Index(fields=["name"]),
+            # The review queue: by status, most confident first, or by suggestion.
+            models.Index(
+                fields=["auto_category_status", "-auto_category_confidence"],
+                name="product_review_queue_idx",
+            ),
+            models.Index(
+                fields=["auto_category_status", "auto_category"],
+                name="product_review_suggested_idx",
+            ),
         ]
+        permissions = [("review_category", "Can review automatic categories")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(stock_on_hand__gte=0), name="product_stock_never_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_category_confidence__isnull=True)
+                | Q(auto_category_confidence__gte=0, auto_category_confidence__lte=1),
+                name="product_auto_category_confidence_range",
             ),
             models.CheckConstraint(
                 condition=Q(price__gte=0), name="product_price_not_negative"
@@ -158,6 +229,24 @@ class Product(models.Model):
     @property
     def is_out_of_stock(self) -> bool:
         return self.stock_tracked and self.stock_on_hand <= 0
+
+    @property
+    def category_set_by_person(self) -> bool:
+        """Whether the category came from a person, so the model must keep it."""
+        return self.category_id is not None and self.category_source in (
+            self.CategorySource.OPERATOR,
+            self.CategorySource.IMPORTED,
+        )
+
+
+class CategoryReview(Product):
+    """The review queue of automatic categories, as its own admin list (no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "category to review"
+        verbose_name_plural = "category review queue"
+        default_permissions: list[str] = []
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:
@@ -199,6 +288,58 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.position} of {self.product.sku}"
+
+
+class CategoryDecision(models.Model):
+    """One decision about a product's category, by the model or by an operator.
+
+    `user` is empty for the model's own decisions (auto-assigned, queued). What the
+    model said at the time (`suggestions`, `confidence`, `model_version`) is kept with
+    it, so that decisions can be audited and corrections become training data.
+    """
+
+    class Action(models.TextChoices):
+        AUTO_ASSIGNED = "auto_assigned", "Assigned automatically"
+        QUEUED = "queued", "Queued for review"
+        ACCEPTED = "accepted", "Accepted"
+        OVERRIDDEN = "overridden", "Overridden"
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="category_decisions"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The category chosen; empty when queued.",
+    )
+    suggestions = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        "mlops.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["product", "decided_at"]),
+            models.Index(fields=["action", "decided_at"]),
+        ]
+
+    def __str__(self) -> str:
+        who = "model" if self.user_id is None else "operator"
+        return f"{self.product_id} {self.action} by {who}"
 
 
 class PriceChange(models.Model):

@@ -77,6 +77,9 @@ class KindSpec(Protocol):
 KIND_MODULES: dict[str, str] = {
     ModelKind.RECOMMENDER: "recommender.mlkind:RecommenderKind",
     ModelKind.SEGMENTS: "recommender.segments_kind:SegmentsKind",
+    ModelKind.DEMAND: "forecasting.mlkind:DemandKind",
+    ModelKind.PRICE: "forecasting.mlkind:PriceKind",
+    ModelKind.IMAGE: "catalog.mlkind:ImageKind",
 }
 
 

@@ -1,6 +1,6 @@
 """Catalogue API routes."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -10,6 +10,17 @@ urlpatterns = [
         "products/<str:sku>/",
         views.ProductDetailView.as_view(),
         name="api-product-detail",
+    ),
+    # Both with and without the trailing slash: a POST cannot be redirected to it.
+    re_path(
+        r"^products/(?P<sku>[^/]+)/category/accept/?$",
+        views.ProductCategoryAcceptView.as_view(),
+        name="api-product-category-accept",
+    ),
+    re_path(
+        r"^products/(?P<sku>[^/]+)/category/override/?$",
+        views.ProductCategoryOverrideView.as_view(),
+        name="api-product-category-override",
     ),
     path("categories/", views.CategoryListView.as_view(), name="api-category-list"),
     path(

@@ -1,17 +1,24 @@
-"""Catalogue endpoints: public reads of products and the category tree."""
+"""Catalogue endpoints: public reads of products and the category tree, and the
+staff's review of automatic categories."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from catalog.categorisation import review_accept, review_override
 from catalog.filters import ProductFilter
+from catalog.models import Product
 from catalog.selectors import category_list, category_tree, product_catalogue
 
 from .serializers import (
     CategoryNodeSerializer,
+    CategoryOverrideSerializer,
     CategorySerializer,
     ProductSerializer,
     StaffProductSerializer,
@@ -39,12 +46,19 @@ class PublicReadSchema(AutoSchema):
         return auths
 
 
+def products_with_categories(*, include_inactive: bool):
+    """Return the catalogue with the automatic category joined too."""
+    return product_catalogue(include_inactive=include_inactive).select_related(
+        "auto_category", "auto_category_version"
+    )
+
+
 class ProductViewMixin:
     permission_classes = [ReadOnlyOrStaff]
     schema = PublicReadSchema()
 
     def get_queryset(self):
-        return product_catalogue(include_inactive=self.request.user.is_staff)
+        return products_with_categories(include_inactive=self.request.user.is_staff)
 
     def get_serializer_class(self):
         if self.request.user.is_staff:
@@ -118,3 +132,94 @@ class CategoryTreeView(generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         serializer = self.get_serializer(category_tree(), many=True)
         return Response(serializer.data)
+
+
+# --- Category review (staff) ---------------------------------------------------
+
+SKU = OpenApiParameter("sku", OpenApiTypes.STR, OpenApiParameter.PATH)
+REVIEW_RESPONSES = {
+    200: StaffProductSerializer,
+    400: OpenApiTypes.OBJECT,
+    401: OpenApiTypes.OBJECT,
+    403: OpenApiTypes.OBJECT,
+    404: OpenApiTypes.OBJECT,
+}
+
+
+class CanReviewCategories(BasePermission):
+    """Staff who may review automatic categories (or change products)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_staff
+            and (
+                user.has_perm("catalog.review_category")
+                or user.has_perm("catalog.change_product")
+            )
+        )
+
+
+class CategoryReviewView(APIView):
+    permission_classes = [CanReviewCategories]
+
+    def decide(self, request: Request, sku: str, decide) -> Response:
+        product = get_object_or_404(Product, sku=sku)
+        try:
+            decide(product)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"category": exc.messages}) from exc
+        product = products_with_categories(include_inactive=True).get(pk=product.pk)
+        return Response(
+            StaffProductSerializer(product, context={"request": request}).data
+        )
+
+
+class ProductCategoryAcceptView(CategoryReviewView):
+    """Confirm the model's suggested category as the product's category."""
+
+    @extend_schema(
+        tags=["catalogue"],
+        summary="Accept the automatic category (staff)",
+        description="Staff who may review categories. The model's top suggestion "
+        "becomes the product's category, set by an operator (never overwritten by "
+        "the model again); the decision is recorded. 400 when the model has made no "
+        "suggestion; 404 for an unknown SKU.",
+        parameters=[SKU],
+        request=None,
+        responses=REVIEW_RESPONSES,
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        return self.decide(
+            request,
+            sku,
+            lambda product: review_accept(product=product, user=request.user),
+        )
+
+
+class ProductCategoryOverrideView(CategoryReviewView):
+    """Set another category than the model's, as an operator."""
+
+    @extend_schema(
+        tags=["catalogue"],
+        summary="Override the automatic category (staff)",
+        description='Staff who may review categories. Body `{"category": id or '
+        "path}`; the category becomes the product's, set by an operator, and the "
+        "decision is recorded. 400 names a missing or unknown category; 404 for an "
+        "unknown SKU.",
+        parameters=[SKU],
+        request=CategoryOverrideSerializer,
+        responses=REVIEW_RESPONSES,
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        body = CategoryOverrideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        category = body.validated_data["category"]
+        return self.decide(
+            request,
+            sku,
+            lambda product: review_override(
+                product=product, category=category, user=request.user
+            ),
+        )

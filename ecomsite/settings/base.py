@@ -230,4 +230,6 @@ MLOPS_RUN_STALE_SECONDS = env.int("MLOPS_RUN_STALE_SECONDS", default=120)
 MLOPS_MAX_ATTEMPTS = env.int("MLOPS_MAX_ATTEMPTS", default=3)
 MLOPS_INFERENCE_CHUNK_SIZE = env.int("MLOPS_INFERENCE_CHUNK_SIZE", default=5000)
 MLOPS_SEED = env.int("MLOPS_SEED", default=42)
+# Automatic categories: the precision each category's auto-assign threshold must reach.
+CATEGORY_TARGET_PRECISION = env.float("CATEGORY_TARGET_PRECISION", default=0.95)
 MLOPS_CPU_THREADS = env.int("MLOPS_CPU_THREADS", default=0)

@@ -45,3 +45,32 @@ def test_export_query_count_does_not_grow_with_products(
 def test_export_to_a_missing_folder_fails(tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("export_products", str(tmp_path / "no" / "p.csv"))
+
+
+def test_export_fills_the_automatic_category_columns(tmp_path):
+    from catalog.categorisation import apply_prediction
+    from tests.catalog.categorisation_support import (
+        image_version,
+        leaf_categories,
+        suggestions,
+    )
+
+    leaves = leaf_categories(3)
+    product = ProductFactory(sku="S-1", name="Shirt", category=None)
+    apply_prediction(
+        product=product,
+        suggestions=suggestions(leaves, [0.97312, 0.02, 0.00688]),
+        confidence=0.97312,
+        version=image_version(),
+        threshold=0.9,
+    )
+    path = tmp_path / "products.csv"
+
+    call_command("export_products", str(path), stdout=StringIO())
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1] == [
+        "S-1", "Shirt", "Clothing > Leaf 0", "Clothing > Leaf 0", "0.9731",
+        "auto_assigned",
+    ]  # fmt: skip

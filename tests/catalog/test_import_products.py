@@ -165,3 +165,33 @@ def test_missing_columns_and_missing_images_dir_fail(tmp_path):
     path = write_csv(tmp_path / "q.csv", [["M", "Mug", "", "9", ""]])
     with pytest.raises(CommandError, match="images folder .* does not exist"):
         run(path, "--images-dir", str(tmp_path / "nowhere"))
+
+
+def test_imported_categories_are_marked_as_imported(tmp_path):
+    from catalog.services import category_get_or_create_by_path
+
+    mugs = category_get_or_create_by_path("Home > Mugs")
+    confirmed = ProductFactory(sku="OP-1", category=mugs)  # an operator's
+    automatic = ProductFactory(sku="AUTO-1", category=None)
+    Product.objects.filter(pk=automatic.pk).update(
+        category=mugs, category_source="automatic"
+    )
+    path = write_csv(
+        tmp_path / "p.csv",
+        [
+            ["NEW-1", "Mug", "Home > Mugs", "9", ""],
+            ["NEW-2", "Unfiled", "", "9", ""],
+            ["OP-1", confirmed.name, "Home > Mugs", "19.99", ""],
+            ["AUTO-1", automatic.name, "Home > Mugs", "19.99", ""],
+        ],
+    )
+
+    run(path)
+
+    sources = dict(Product.objects.values_list("sku", "category_source"))
+    assert sources == {
+        "NEW-1": "imported",
+        "NEW-2": "none",
+        "OP-1": "operator",  # the same category, confirmed by a person: kept
+        "AUTO-1": "imported",  # the file confirms the model's guess
+    }

@@ -1,0 +1,1 @@
+"""Product categorisation from image and title: pure NumPy/Keras, no Django."""

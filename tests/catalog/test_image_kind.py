@@ -1,0 +1,98 @@
+"""The `image` kind through the platform: train on labelled products, classify others."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalog.models import Product
+from catalog.services import product_image_add
+from mlops.models import ModelVersion, Run
+from mlops.runs import run_request
+from tests.catalog.ml.synthetic import products as synthetic_products
+from tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TINY = {"image_size": 16, "epochs": 3, "batch_size": 16, "widths": [8, 16]}
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((48, 48)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def build_catalogue(labelled=90, unlabelled=12):
+    """Three leaves under two parents; most products labelled by a person."""
+    clothing, bags = CategoryFactory(name="Clothing"), CategoryFactory(name="Bags")
+    leaves = [
+        CategoryFactory(parent=clothing, name="Shirts"),
+        CategoryFactory(parent=clothing, name="Shoes"),
+        CategoryFactory(parent=bags, name="Totes"),
+    ]
+    images, titles, labels = synthetic_products(labelled + unlabelled, seed=4)
+    made = []
+    for i, (pixels, title, label) in enumerate(
+        zip(images, titles, labels, strict=True)
+    ):
+        person = i < labelled
+        product = ProductFactory(
+            sku=f"IMG-{i}",
+            name=title,
+            category=leaves[label] if person else None,
+            category_source="operator" if person else "none",
+        )
+        product_image_add(product=product, raw=png(pixels))
+        made.append((product, leaves[label]))
+    return made[labelled:]
+
+
+def run(type_, **options):
+    created = run_request(kind="image", type=type_, options=options)
+    created.refresh_from_db()
+    assert created.state == Run.State.SUCCEEDED, created.error
+    return created
+
+
+def test_image_kind_measures_baselines_and_files_new_products(db, settings):
+    settings.CATEGORY_TARGET_PRECISION = 0.9
+    unlabelled = build_catalogue()
+    version = ModelVersion.objects.get(run=run(Run.Type.TRAIN, **TINY))
+    assert version.algorithm == "image-title"
+    assert {"accuracy", "macro_f1", "auto_assign_rate", "parent_accuracy"} <= set(
+        version.metrics
+    )
+    assert set(version.baselines) == {"majority", "title-tfidf"}
+    assert version.baselines["majority"]["accuracy"] < 0.6
+    assert version.protocol["categories"] == 3
+    assert set(version.protocol["per_class"]) == {
+        "Clothing > Shirts",
+        "Clothing > Shoes",
+        "Bags > Totes",
+    }
+    champion = ModelVersion.objects.get(kind="image", status="champion")
+    assert champion.metrics["accuracy"] >= 0.9  # the classes are easy to tell apart
+
+    run(Run.Type.INFER)
+    filed = 0
+    for product, truth in unlabelled:
+        product.refresh_from_db()
+        assert product.auto_category_status in {"auto_assigned", "needs_review"}
+        assert product.auto_category_version == champion
+        assert len(product.auto_category_suggestions) == 3
+        if product.auto_category_status == "auto_assigned":
+            filed += 1
+            assert product.category == truth
+            assert product.category_source == "automatic"
+    assert filed >= len(unlabelled) // 2
+    # a person's category is never overwritten
+    assert Product.objects.filter(category_source="operator").count() == 90
+
+
+def test_training_without_labelled_pictures_is_refused(db):
+    created = run_request(kind="image", type=Run.Type.TRAIN, options={})
+    created.refresh_from_db()
+    assert created.state == Run.State.FAILED
+    assert "Not enough categorised products" in created.error
