@@ -3,7 +3,7 @@
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 VAR_DIR=/tmp/demo-var \\
         .venv/bin/python bench/bench_segments_clusters.py
 
-Clusters customers twice as the `segments` kind would (k by held-out silhouette): on
+Generates the default demo store first if the database has none. Clusters customers twice as the `segments` kind would (k by held-out silhouette): on
 the learned customer codes (the served representation) and, for comparison, on each
 customer's share of purchases per top-level category, both with the price position. Each clustering is scored by
 normalised mutual information (NMI) with the truth written by `generate_demo_store`:
@@ -29,6 +29,7 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
     from accounts.models import User
@@ -36,6 +37,7 @@ def main() -> int:
     from recommender.segments import segment_frame
     from recommender.segments_kind import SegmentsKind, _represent
 
+    call_command("generate_demo_store", "--seed", "7", "--no-images", "--if-empty")
     truth_path = Path(settings.VAR_DIR) / "demo_truth.json"
     truth = {c["username"]: c for c in json.loads(truth_path.read_text())["customers"]}
     frame = segment_frame()
