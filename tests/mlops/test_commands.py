@@ -41,7 +41,7 @@ def test_infer_without_a_champion_fails_clearly(db):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["demand"], "not available yet"),
+        (["weather"], "invalid choice"),
         (["recommender", "--options", "[1]"], "must be a JSON object"),
         (["recommender", "--options", "{oops"], "not valid JSON"),
     ],
