@@ -3,10 +3,11 @@
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 VAR_DIR=/tmp/demo-var \\
         .venv/bin/python bench/bench_segments_clusters.py
 
-Generates the default demo store first if the database has none. Clusters customers twice as the `segments` kind would (k by held-out silhouette): on
-the learned customer codes (the served representation) and, for comparison, on each
-customer's share of purchases per top-level category, both with the price position. Each clustering is scored by
-normalised mutual information (NMI) with the truth written by `generate_demo_store`:
+Generates the default demo store first if the database has none. Clusters customers
+twice as the `segments` kind would (k by held-out silhouette): on the learned customer
+codes (the served representation) and, for comparison, on each customer's share of
+purchases per top-level category, both with the price position. Each clustering is
+scored by normalised mutual information (NMI) with the truth of `generate_demo_store`:
 the top-level category of each customer's strongest taste, and their price
 sensitivity in thirds. Prints one JSON line.
 """
