@@ -47,19 +47,28 @@ class Ensemble:
             raise ValueError("an ensemble needs members")
         self.members = members
         self.name = name or "+".join(m.name for m in members)
+        self._last: dict[int, tuple[Panel, np.ndarray]] = {}
 
     def fit(self, panel: Panel) -> "Ensemble":
+        self._last.clear()
         for member in self.members:
             member.fit(panel)
         return self
 
     def predict(self, panel: Panel, *, calendar: np.ndarray | None = None):
+        """Average the members' forecasts. `calendar` (explanations hold the season
+        flat with it) reaches the members that take one; the others' forecast of
+        the same panel is reused rather than made again for every calendar."""
         forecasts = []
-        for member in self.members:
+        for index, member in enumerate(self.members):
             if calendar is not None and _takes_calendar(member):
                 forecasts.append(member.predict(panel, calendar=calendar))
-            else:
-                forecasts.append(member.predict(panel))
+                continue
+            last = self._last.get(index)
+            if last is None or last[0] is not panel:
+                last = (panel, member.predict(panel))
+                self._last[index] = last
+            forecasts.append(last[1])
         return combine(forecasts)
 
     def hyperparameters(self) -> dict:

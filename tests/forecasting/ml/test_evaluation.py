@@ -163,3 +163,31 @@ def _ensemble_panel():
         frequency="W",
         horizon=0,
     )
+
+
+def test_ensemble_reuses_a_members_forecast_across_calendars():
+    calls = []
+
+    class Counting:
+        name = "counting"
+
+        def predict(self, panel):
+            calls.append(panel)
+            return np.ones((panel.n_series, panel.horizon, 3))
+
+    class Seasonal:
+        name = "seasonal"
+
+        def predict(self, panel, *, calendar=None):
+            value = 3.0 if calendar is None else float(calendar[-1, 0])
+            return np.full((panel.n_series, panel.horizon, 3), value)
+
+    panel = _ensemble_panel().split(4)[0]
+    ensemble = Ensemble([Counting(), Seasonal()])
+    calendar = panel.calendar()
+    for shift in range(3):
+        forecast = ensemble.predict(panel, calendar=calendar + shift)
+        assert np.allclose(forecast, (1 + calendar[-1, 0] + shift) / 2)
+    assert len(calls) == 1
+    ensemble.predict(_ensemble_panel().split(4)[0])  # another panel: forecast again
+    assert len(calls) == 2
