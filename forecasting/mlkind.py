@@ -209,7 +209,7 @@ class ForecastKind:
             {"frequency": data.frequency, "horizon": data.horizon, **(hyper or {})},
         )
 
-    def champion_metrics(self, context, data, results, evaluation) -> dict | None:
+    def champion_metrics(self, context, data) -> dict | None:
         """The champion re-measured on this run's latest origin, if it can be."""
         champion = context.champion
         if champion is None:
@@ -363,7 +363,7 @@ class DemandKind(ForecastKind):
                 "served_artifact": "each candidate refitted on the whole history",
             },
             data_fingerprint=_fingerprint(data),
-            champion_metrics=self.champion_metrics(context, data, results, {}),
+            champion_metrics=self.champion_metrics(context, data),
         )
 
     def score_forecaster(self, served, train, actual, censored, prices) -> dict:
@@ -458,7 +458,7 @@ class PriceKind(ForecastKind):
                 "served_artifact": "each candidate refitted on the whole history",
             },
             data_fingerprint=_fingerprint(data),
-            champion_metrics=self.champion_metrics(context, data, results, {}),
+            champion_metrics=self.champion_metrics(context, data),
         )
 
     def score_forecaster(self, served, train, actual, censored, prices) -> dict:

@@ -147,3 +147,12 @@ def test_training_without_history_is_refused(db):
     created.refresh_from_db()
     assert created.state == Run.State.FAILED
     assert "No sales history" in created.error
+
+
+def test_a_second_training_is_gated_against_the_remeasured_champion(db):
+    """The champion's artifact is loaded and scored on the new run's holdout."""
+    build_history(products=3)
+    run("price", Run.Type.TRAIN, horizon=14)
+    second = ModelVersion.objects.get(run=run("price", Run.Type.TRAIN, horizon=14))
+    assert ModelVersion.objects.filter(kind="price", status="champion").count() == 1
+    assert second.status_reason
