@@ -45,7 +45,7 @@ from .ml.evaluation import origin_panels, rolling_origin
 from .ml.metrics import all_metrics
 from .ml.panel import PERIOD_DAYS
 from .ml.price import LastPrice, PriceForecaster, price_metrics, with_plans
-from .models import ForecastPoint, ForecastSummary
+from .models import ForecastPoint, ForecastSummary, SalesRecord
 from .services import sales_history_refresh
 
 MIN_SERIES = 2
@@ -244,8 +244,6 @@ class ForecastKind:
         end = history_end(frequency) if frequency else None
         if end is None:
             return []
-        from .models import SalesRecord
-
         since = end - timedelta(
             days=PERIOD_DAYS[frequency] * INFERENCE_PERIODS[frequency]
         )

@@ -28,7 +28,7 @@ from .ml.explain import reason_items
 from .ml.models import load_model
 from .ml.neighbours import EASE, ItemKNN
 from .ml.popularity import CategoryPopularity, RecentPopularity
-from .ml.protocol import Interactions, SeenItems, evaluate
+from .ml.protocol import Interactions, SeenItems, evaluate, index_of
 from .ml.sasrec import SASRec
 from .ml.similar import similar_items
 from .models import ProductRecommendation, Recommendation
@@ -396,7 +396,7 @@ class RecommenderKind:
         self, model: ServedModel, keys: list[int], batch_id: int
     ) -> int:
         arrays = model.arrays
-        items = _positions(np.asarray(keys, np.int64), model.product_ids)
+        items = index_of(np.asarray(keys, np.int64), model.product_ids)
         known = arrays["similar_known"]
         sources = arrays.get(
             "together_source", np.zeros(arrays["together"].shape, np.int8)
@@ -453,7 +453,7 @@ class RecommenderKind:
     def _history(self, model: ServedModel, keys: list[int]) -> Interactions:
         frame = training_frame(customer_ids=keys)
         data = frame.interactions
-        item = _positions(frame.product_ids[data.item], model.product_ids)
+        item = index_of(frame.product_ids[data.item], model.product_ids)
         known = item >= 0
         return Interactions(
             data.user[known],
@@ -548,14 +548,3 @@ def _recent_items(bought: Interactions, n_users: int, count: int) -> np.ndarray:
         if len(free):
             row[free[0]] = item
     return out
-
-
-def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Return the index of each value in `table` (unique values), or -1 if absent."""
-    values = np.asarray(values, dtype=np.int64)
-    if len(table) == 0:
-        return np.full(len(values), -1, dtype=np.int64)
-    order = np.argsort(table, kind="stable")
-    ordered = np.asarray(table, dtype=np.int64)[order]
-    where = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
-    return np.where(ordered[where] == values, order[where], -1).astype(np.int64)

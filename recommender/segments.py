@@ -19,6 +19,7 @@ from mlops.models import ModelKind, ServedBatch
 from orders.models import Order, OrderLine
 
 from .ml.churn import Purchases
+from .ml.protocol import index_of
 from .models import BehaviourEvent, CustomerSegment, SegmentSnapshot
 from .training_data import EVENT_DAYS, EVENT_WEIGHTS
 
@@ -194,7 +195,7 @@ def _browsing(users, epoch, category_ids, top_of, group_ids, customer_ids) -> Br
         (r[3].astimezone(UTC).date().toordinal() for r in rows), np.int64, count
     )
     group = (
-        _index_in(group_ids, top_of[category]) if count else np.zeros(0, dtype=np.int64)
+        index_of(top_of[category], group_ids) if count else np.zeros(0, dtype=np.int64)
     )
     return Browsing(
         customer=np.searchsorted(users, customer_pk[keep]).astype(np.int64),
@@ -204,13 +205,6 @@ def _browsing(users, epoch, category_ids, top_of, group_ids, customer_ids) -> Br
         day=(day - epoch.toordinal())[keep],
         weight=np.array([EVENT_WEIGHTS[r[4]] for r in rows], np.float32)[keep],
     )
-
-
-def _index_in(table: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Return the index of each value in the sorted `table`, or -1 if absent."""
-    where = np.minimum(np.searchsorted(table, values), max(len(table) - 1, 0))
-    found = table[where] == values if len(table) else np.zeros(len(values), bool)
-    return np.where(found, where, -1).astype(np.int64)
 
 
 def category_names() -> dict[int, str]:

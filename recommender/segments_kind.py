@@ -26,6 +26,7 @@ from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
 from mlops.ml.progress import ProgressTracker
 
 from .ml import churn, clusters, customer_encoder, rfm
+from .ml.protocol import index_of
 from .models import CustomerSegment
 from .segments import (
     SegmentFrame,
@@ -98,8 +99,8 @@ class CustomerEncoder:
         """Each customer's purchases and (weighted) browsing up to day `as_of`."""
         p, b = frame.purchases, frame.browsing
         bought, browsed = p.day <= as_of, b.day <= as_of
-        category = _positions(frame.category_ids, self.category_ids)
-        group = np.append(_positions(frame.group_ids, self.group_ids), -1)
+        category = index_of(frame.category_ids, self.category_ids)
+        group = np.append(index_of(frame.group_ids, self.group_ids), -1)
         return customer_encoder.bags(
             self.vocabulary,
             np.concatenate([p.customer[bought], b.customer[browsed]]),
@@ -194,7 +195,7 @@ def _represent(
         values.recency_days, values.frequency, values.monetary, edges
     )
     n, width = p.n_customers, len(group_ids)
-    column = _positions(frame.group_ids, group_ids)
+    column = index_of(frame.group_ids, group_ids)
     line_column = (
         column[frame.line_group] if len(frame.line_group) else frame.line_group
     )
@@ -605,14 +606,3 @@ def _date(frame: SegmentFrame, day: int) -> date:
 
 def _same(value):
     return value
-
-
-def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Return the index of each value in `table` (unique values), or -1 if absent."""
-    values = np.asarray(values, dtype=np.int64)
-    if len(table) == 0:
-        return np.full(len(values), -1, dtype=np.int64)
-    order = np.argsort(table, kind="stable")
-    ordered = np.asarray(table, dtype=np.int64)[order]
-    where = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
-    return np.where(ordered[where] == values, order[where], -1).astype(np.int64)

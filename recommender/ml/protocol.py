@@ -117,3 +117,14 @@ class SeenItems:
         index = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
         out[rows, self.item[index]] = True
         return out
+
+
+def index_of(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Return the index of each value in `table` (unique values), or -1 if absent."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(table) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    order = np.argsort(table, kind="stable")
+    ordered = np.asarray(table, dtype=np.int64)[order]
+    where = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.where(ordered[where] == values, order[where], -1).astype(np.int64)
