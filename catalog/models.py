@@ -342,6 +342,64 @@ class CategoryDecision(models.Model):
         return f"{self.product_id} {self.action} by {who}"
 
 
+class ProductImageEmbedding(models.Model):
+    """A product's image embedding from an image model: unit float32 vector bytes.
+
+    Written by the image kind's batch inference and by the classification task;
+    one per product, replaced when its picture is read again.
+    """
+
+    product = models.OneToOneField(
+        Product,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="image_embedding",
+    )
+    model_version = models.ForeignKey(
+        "mlops.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    vector = models.BinaryField(help_text="float32, little-endian, L2-normalised.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["model_version"])]
+
+    def __str__(self) -> str:
+        return f"Image embedding of {self.product_id}"
+
+
+class VisuallySimilarProduct(models.Model):
+    """One entry of a product's "visually similar" list: image-embedding cosine.
+
+    Rows of a product are replaced together; inactive products are left out when
+    the list is served.
+    """
+
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="visually_similar",
+        db_index=False,  # the unique (product, rank) index covers it
+    )
+    rank = models.PositiveSmallIntegerField()
+    similar = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(help_text="Cosine of the two image embeddings.")
+    model_version = models.ForeignKey(
+        "mlops.ModelVersion", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["product", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "rank"], name="visually_similar_unique_rank"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.similar_id} looks like {self.product_id}"
+
+
 class PriceChange(models.Model):
     """One entry of a product's price history.
 

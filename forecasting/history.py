@@ -4,7 +4,9 @@ One series per product at one frequency (daily or weekly). Periods without a rec
 after a product's first sale sold nothing; periods before it are NaN (not on sale
 yet). Prices without a sale are the usual (base) price carried forward. Future
 periods take the planned prices and promotions (records with empty `units`), or the
-last base price and no promotion where nothing is planned.
+last base price and no promotion where nothing is planned. Imported unit costs and
+competitor prices are carried where a record has them (NaN elsewhere), and left out
+of the panel when no series has any.
 """
 
 from collections import Counter
@@ -82,6 +84,8 @@ def sales_panel(
             "base_price",
             "promo",
             "stockout",
+            "cost",
+            "competitor_price",
         )
     )
     if product_ids is None:
@@ -109,6 +113,8 @@ def sales_panel(
         frequency=frequency,
         horizon=horizon,
         planned=arrays["planned"][:, periods:],
+        cost=_imported(arrays["cost"]),
+        competitor_price=_imported(arrays["competitor"]),
     )
     return SalesPanel(panel, ids, np.asarray(category_ids, dtype=np.int64))
 
@@ -121,8 +127,10 @@ def _fill(rows, ids, start, step, periods, horizon) -> dict[str, np.ndarray]:
     base = np.full((n, width), np.nan, dtype=np.float64)
     promo = np.full((n, width), np.nan, dtype=np.float32)
     planned = np.zeros((n, width), dtype=bool)
+    cost = np.full((n, width), np.nan, dtype=np.float32)
+    competitor = np.full((n, width), np.nan, dtype=np.float32)
     row_of = {pk: i for i, pk in enumerate(ids.tolist())}
-    for product, period, sold, paid, usual, share, out in rows:
+    for product, period, sold, paid, usual, share, out, unit_cost, rival in rows:
         i = row_of.get(product)
         t = (period - start).days // step
         if i is None or not 0 <= t < width:
@@ -137,6 +145,10 @@ def _fill(rows, ids, start, step, periods, horizon) -> dict[str, np.ndarray]:
         price[i, t] = float(paid) if paid is not None else np.nan
         base[i, t] = float(usual) if usual is not None else np.nan
         promo[i, t] = share
+        if unit_cost is not None:
+            cost[i, t] = float(unit_cost)
+        if rival is not None:
+            competitor[i, t] = float(rival)
     # after a product's first sale, a period without a record sold nothing
     seen = np.cumsum(~np.isnan(units), axis=1) > 0
     units = np.where(seen & np.isnan(units), 0.0, units).astype(np.float32)
@@ -147,7 +159,14 @@ def _fill(rows, ids, start, step, periods, horizon) -> dict[str, np.ndarray]:
         "base": base,
         "promo": promo,
         "planned": planned,
+        "cost": cost,
+        "competitor": competitor,
     }
+
+
+def _imported(values: np.ndarray) -> np.ndarray | None:
+    """The array of an optional covariate, or None when no record has one."""
+    return values if np.isfinite(values).any() else None
 
 
 def _carry(values, base, ids, list_price) -> np.ndarray:

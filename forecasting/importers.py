@@ -1,8 +1,11 @@
-"""Import sales history `sku,date,units,price[,base_price,promo,competitor_price,stockout]`.
+"""Import sales history `sku,date,units,price[,base_price,promo,competitor_price,
+stockout,cost]`.
 
 Rows become SalesRecords, upserted on (product, frequency, period_start) so that
 re-running a file adds nothing. A row with empty `units` is a planned price or
-promotion for a future period. The frequency (daily or weekly) is read from the
+promotion for a future period. `cost` is the unit cost of the period and
+`competitor_price` a competitor's price for the product, both optional: the price
+forecast uses them where given. The frequency (daily or weekly) is read from the
 spacing of each SKU's dates at the start of the file unless it is given.
 """
 
@@ -36,7 +39,7 @@ from .models import SalesRecord
 
 FREQUENCY_SAMPLE_ROWS = 20_000
 REQUIRED_COLUMNS = ("sku", "date", "units", "price")
-OPTIONAL_COLUMNS = ("base_price", "promo", "competitor_price", "stockout")
+OPTIONAL_COLUMNS = ("base_price", "promo", "competitor_price", "stockout", "cost")
 COMPARED_FIELDS = (
     "units",
     "price",
@@ -44,6 +47,7 @@ COMPARED_FIELDS = (
     "promo",
     "competitor_price",
     "stockout",
+    "cost",
     "revenue",
 )
 TRUE_FLAGS = {"1", "true", "yes", "y"}
@@ -63,6 +67,7 @@ class SalesRow:
     promo: float
     competitor_price: Decimal | None
     stockout: bool = False
+    cost: Decimal | None = None
 
     @property
     def revenue(self) -> Decimal | None:
@@ -138,6 +143,7 @@ class SalesImporter:
             promo=promo_share(values),
             competitor_price=price_field(values, "competitor_price"),
             stockout=stockout_flag(values),
+            cost=price_field(values, "cost"),
         )
         if row.units is None and row.price is None and not row.promo:
             raise RowRejected(
@@ -196,6 +202,7 @@ class SalesImporter:
                     promo=data.promo,
                     competitor_price=data.competitor_price,
                     stockout=data.stockout,
+                    cost=data.cost,
                     revenue=data.revenue,
                     source=SalesRecord.Source.IMPORT,
                 )

@@ -44,6 +44,14 @@ class SalesRecord(models.Model):
     competitor_price = models.DecimalField(
         max_digits=12, decimal_places=4, null=True, blank=True
     )
+    cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Unit cost in the period, where imported: price forecasts stay at "
+        "or above it, and the what-if margin uses it.",
+    )
     source = models.CharField(
         max_length=8, choices=Source.choices, default=Source.IMPORT
     )
@@ -62,6 +70,10 @@ class SalesRecord(models.Model):
             models.CheckConstraint(
                 condition=Q(promo__gte=0) & Q(promo__lte=1),
                 name="sales_record_promo_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(cost__isnull=True) | Q(cost__gte=0),
+                name="sales_record_cost_not_negative",
             ),
         ]
 

@@ -4,6 +4,8 @@ All arrays share one calendar of `n_periods` history periods followed by `horizo
 future periods. History arrays (`units`, `stockout`) cover the history only; the
 covariates (`price`, `base_price`, `promo`) cover history and horizon, the future part
 holding planned prices and promotions (or the last known values where none is planned).
+The optional `cost` (unit cost) and `competitor_price` cover history and horizon too,
+NaN where unknown; None when nothing of the kind was imported.
 """
 
 from dataclasses import dataclass, replace
@@ -13,6 +15,7 @@ import numpy as np
 
 PERIOD_DAYS = {"D": 1, "W": 7}
 SEASON_LENGTH = {"D": 7, "W": 52}
+OPTIONAL_COVARIATES = ("cost", "competitor_price")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Panel:
     frequency: str  # "D" or "W"
     horizon: int
     planned: np.ndarray | None = None  # bool [n_series, horizon]; True = a shop plan
+    cost: np.ndarray | None = None  # float32 like price; unit cost, NaN = unknown
+    competitor_price: np.ndarray | None = None  # float32 like price; NaN = unknown
 
     def __post_init__(self):
         n, t = self.units.shape
@@ -36,8 +41,9 @@ class Panel:
             raise ValueError(f"frequency must be D or W, not {self.frequency!r}")
         if self.stockout.shape != (n, t):
             raise ValueError("stockout must have the shape of units")
-        for name in ("price", "base_price", "promo"):
-            if getattr(self, name).shape != (n, t + self.horizon):
+        for name in ("price", "base_price", "promo", *OPTIONAL_COVARIATES):
+            values = getattr(self, name)
+            if values is not None and values.shape != (n, t + self.horizon):
                 raise ValueError(f"{name} must cover history and horizon")
         if self.category.shape != (n,):
             raise ValueError("category must have one entry per series")
@@ -101,11 +107,13 @@ class Panel:
             promo=self.promo[:, :keep],
             horizon=holdout,
             planned=np.ones((self.n_series, holdout), dtype=bool),
+            **self.optional_covariates(slice(None), slice(None, keep)),
         )
         return train, self.units[:, cut:]
 
     def without_plans(self) -> "Panel":
-        """The panel as if nothing were planned: the future at the last base price."""
+        """The panel as if nothing were planned: the future at the last base price,
+        future costs and competitor prices unknown."""
         t = self.n_periods
         price, base, promo = (
             self.price.copy(),
@@ -116,12 +124,17 @@ class Panel:
         price[:, t:] = last_base
         base[:, t:] = last_base
         promo[:, t:] = 0.0
+        unknown = {}
+        for name, values in self.optional_covariates().items():
+            unknown[name] = values.copy()
+            unknown[name][:, t:] = np.nan
         return replace(
             self,
             price=price,
             base_price=base,
             promo=promo,
             planned=np.zeros_like(self.planned),
+            **unknown,
         )
 
     def select(self, rows: np.ndarray) -> "Panel":
@@ -135,4 +148,13 @@ class Panel:
             promo=self.promo[rows],
             category=self.category[rows],
             planned=self.planned[rows],
+            **self.optional_covariates(rows),
         )
+
+    def optional_covariates(self, rows=slice(None), periods=slice(None)) -> dict:
+        """The imported cost and competitor price arrays, cut to rows and periods."""
+        return {
+            name: getattr(self, name)[rows][:, periods]
+            for name in OPTIONAL_COVARIATES
+            if getattr(self, name) is not None
+        }
