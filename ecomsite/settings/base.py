@@ -126,6 +126,8 @@ SHOP_REPEAT_PURCHASE = env.bool("SHOP_REPEAT_PURCHASE", default=False)
 # Key of the keyed hashes that pseudonymise customers in training data and tombstones;
 # defaults to SECRET_KEY. Changing it makes old tombstones unrecognisable.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")
+# Views, cart adds and searches older than this are deleted nightly (accounts.tasks).
+BEHAVIOUR_EVENT_RETENTION_DAYS = env.int("BEHAVIOUR_EVENT_RETENTION_DAYS", default=365)
 # Upload limits for product images (validated with Pillow on the way in).
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
