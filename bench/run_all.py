@@ -60,6 +60,12 @@ BENCHES = [
         ],
     ),
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
+    (
+        "load: gunicorn, 50 clients, 200 buyers of the last 10 units",
+        "bench_load.py",
+        "postgres",
+        ["--clients", "50", "--seconds", scale(60, 15)],
+    ),
     ("behaviour clusters vs demo truth", "bench_segments_clusters.py", "sqlite", []),
     ("generic order file (dunnhumby)", "bench_generic_orders.py", "sqlite", []),
     (

@@ -1,0 +1,416 @@
+"""Load test: gunicorn on loopback over PostgreSQL, many clients at once.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load \
+        .venv/bin/python bench/bench_load.py --clients 50 --seconds 60
+
+1. Fills the (PostgreSQL) database once: products with stock, customers with API
+   tokens, a served recommender batch (20 per customer, 20 similar and 20 bought
+   together per product) and served demand/price forecasts (28 days).
+2. Starts gunicorn (production settings over plain HTTP on 127.0.0.1) and runs
+   `--clients` concurrent clients for `--seconds` over the product, similar,
+   bought-together, "for you" and forecast endpoints, each client pausing `--think`
+   seconds between requests as a shop front end would. Reports requests, errors and
+   latency percentiles per endpoint.
+3. 200 customers try at the same moment to buy one of the last 10 units of a product:
+   exactly 10 orders must result.
+
+Prints one JSON line per figure. The API rate limits are lifted for the run (a load
+test from one address would hit them); everything else is the production set-up.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 5000
+LIST_LENGTH = 20
+HORIZON = 28
+SERVED_LISTS = ("similar", "bought-together", "for-you")
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
+    import django
+
+    django.setup()
+
+
+def populate(*, products: int, customers: int, seed: int) -> None:
+    """Bulk-create the store, once per database."""
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from catalog.models import Category, Product
+    from forecasting.models import ForecastPoint, ForecastSummary
+    from mlops.models import ModelVersion, Run, ServedBatch
+    from recommender.models import ProductRecommendation, Recommendation
+
+    if Product.objects.filter(sku__startswith="LOAD-").exists():
+        return
+    rng = random.Random(seed)
+    now = timezone.now()
+    categories = [Category.objects.create(name=f"Load category {i}") for i in range(20)]
+    Product.objects.bulk_create(
+        (
+            Product(
+                sku=f"LOAD-{i:06d}",
+                name=f"Load product {i}",
+                category=categories[i % len(categories)],
+                price=Decimal(rng.randrange(100, 10000)) / 100,
+                stock_tracked=True,
+                stock_on_hand=1_000_000,
+            )
+            for i in range(products)
+        ),
+        batch_size=BATCH,
+    )
+    product_ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    User.objects.bulk_create(
+        (
+            User(username=f"load{i}", email=f"load{i}@example.com")
+            for i in range(customers)
+        ),
+        batch_size=BATCH,
+    )
+    users = list(User.objects.filter(username__startswith="load"))
+    users.append(
+        User.objects.create(username="loadstaff", is_staff=True, is_superuser=True)
+    )
+    Token.objects.bulk_create(
+        Token(user=user, key=secrets.token_hex(20)) for user in users
+    )
+
+    def batch_of(kind: str) -> ServedBatch:
+        version = ModelVersion.objects.create(
+            kind=kind,
+            version=1,
+            algorithm="load-test",
+            status="champion",
+            trained_at=now,
+        )
+        run = Run.objects.create(kind=kind, type=Run.Type.INFER)
+        return ServedBatch.objects.create(
+            kind=kind, model_version=version, run=run, state="active", activated_at=now
+        )
+
+    lists = batch_of("recommender")
+
+    def picks(exclude: int) -> list[int]:
+        return [p for p in rng.sample(product_ids, LIST_LENGTH + 1) if p != exclude][
+            :LIST_LENGTH
+        ]
+
+    Recommendation.objects.bulk_create(
+        (
+            Recommendation(
+                batch=lists,
+                customer=user,
+                rank=rank,
+                product_id=product,
+                score=1 / rank,
+                reason="because you bought something",
+            )
+            for user in users
+            for rank, product in enumerate(picks(-1), start=1)
+        ),
+        batch_size=BATCH,
+    )
+    ProductRecommendation.objects.bulk_create(
+        (
+            ProductRecommendation(
+                batch=lists,
+                product_id=product,
+                list=name,
+                rank=rank,
+                recommended_id=other,
+                score=1 / rank,
+            )
+            for product in product_ids
+            for name in ("similar", "bought_together")
+            for rank, other in enumerate(picks(product), start=1)
+        ),
+        batch_size=BATCH,
+    )
+    today = timezone.localdate()
+    for kind in ("demand", "price"):
+        batch = batch_of(kind)
+        ForecastPoint.objects.bulk_create(
+            (
+                ForecastPoint(
+                    batch=batch,
+                    product_id=product,
+                    kind=kind,
+                    frequency="D",
+                    period_start=today + timedelta(days=day),
+                    p10=1.0,
+                    p50=2.0,
+                    p90=3.0,
+                )
+                for product in product_ids
+                for day in range(HORIZON)
+            ),
+            batch_size=BATCH,
+        )
+        if kind == "demand":
+            ForecastSummary.objects.bulk_create(
+                (
+                    ForecastSummary(
+                        batch=batch,
+                        product_id=product,
+                        frequency="D",
+                        horizon_units_p10=28.0,
+                        horizon_units_p50=56.0,
+                        horizon_units_p90=84.0,
+                    )
+                    for product in product_ids
+                ),
+                batch_size=BATCH,
+            )
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ecomsite.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "API_THROTTLE_USER": "100000000/minute",
+        "API_THROTTLE_ANON": "100000000/minute",
+        "API_THROTTLE_ORDERS": "100000000/minute",
+    }
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "ecomsite.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if fetch(f"http://127.0.0.1:{port}/api/v1/products/", "")[0]:
+            return server
+        time.sleep(0.5)
+    server.kill()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def fetch(url: str, token: str, data: bytes | None = None) -> tuple[int, float]:
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = 0
+    return status, (time.perf_counter() - start) * 1000
+
+
+def client_process(args) -> list[tuple[str, int, float]]:
+    """Run `threads` clients until `stop_at`; return (endpoint, status, ms) per request."""
+    base, tokens, staff_token, skus, threads, stop_at, think, seed = args
+    results: list[tuple[str, int, float]] = []
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        token = tokens[number % len(tokens)]
+        mine = []
+        while time.time() < stop_at:
+            sku = rng.choice(skus)
+            endpoint = rng.choice(
+                ["product", "similar", "bought-together", "for-you", "forecast"]
+            )
+            path, auth = {
+                "product": (f"/api/v1/products/{sku}/", token),
+                "similar": (f"/api/v1/products/{sku}/similar/", token),
+                "bought-together": (f"/api/v1/products/{sku}/bought-together/", token),
+                "for-you": ("/api/v1/me/recommendations/", token),
+                "forecast": (f"/api/v1/products/{sku}/forecast/", staff_token),
+            }[endpoint]
+            status, ms = fetch(base + path, auth)
+            mine.append((endpoint, status, ms))
+            time.sleep(think * rng.uniform(0.5, 1.5))
+        with lock:
+            results.extend(mine)
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def report(results, seconds: float) -> dict:
+    groups = {
+        "all": results,
+        "served lists": [r for r in results if r[0] in SERVED_LISTS],
+    }
+    for endpoint in ["product", "similar", "bought-together", "for-you", "forecast"]:
+        groups[endpoint] = [r for r in results if r[0] == endpoint]
+    figures = {}
+    for name, rows in groups.items():
+        times = [ms for _, _, ms in rows]
+        figures[name] = {
+            "requests": len(rows),
+            "per_second": round(len(rows) / seconds, 1),
+            "errors": sum(1 for _, status, _ in rows if status != 200),
+            "p50_ms": round(percentile(times, 0.50), 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
+            "p99_ms": round(percentile(times, 0.99), 1),
+        }
+        print(json.dumps({"bench": "load", "endpoint": name, **figures[name]}))
+    return figures
+
+
+def checkout_race(base: str, buyers: int, units: int) -> dict:
+    """`buyers` customers each order one of a product's last `units` units at once."""
+    from django.db.models import Sum
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import Product
+    from orders.models import OrderLine
+
+    product = Product.objects.get(sku="LOAD-000000")
+    OrderLine.objects.filter(product=product).delete()
+    Product.objects.filter(pk=product.pk).update(stock_on_hand=units)
+    tokens = list(
+        Token.objects.filter(user__username__startswith="load", user__is_staff=False)
+        .order_by("user_id")
+        .values_list("key", flat=True)[:buyers]
+    )
+    body = json.dumps({"lines": [{"sku": product.sku, "quantity": 1}]}).encode()
+    barrier = threading.Barrier(len(tokens))
+    statuses: list[int] = []
+
+    def buy(token: str) -> None:
+        barrier.wait()
+        statuses.append(fetch(f"{base}/api/v1/orders/", token, body)[0])
+
+    threads = [threading.Thread(target=buy, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    product.refresh_from_db()
+    sold = OrderLine.objects.filter(product=product).aggregate(n=Sum("quantity"))["n"]
+    return {
+        "bench": "checkout race",
+        "buyers": len(tokens),
+        "units": units,
+        "created": statuses.count(201),
+        "refused_409": statuses.count(409),
+        "other": len(statuses) - statuses.count(201) - statuses.count(409),
+        "units_sold": sold or 0,
+        "stock_left": product.stock_on_hand,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=5000)
+    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=0.5)
+    parser.add_argument("--processes", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
+    setup_django()
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import Product
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    populate(products=args.products, customers=args.customers, seed=args.seed)
+    print(
+        json.dumps(
+            {"bench": "load setup", "seconds": round(time.perf_counter() - started, 1)}
+        )
+    )
+    skus = list(
+        Product.objects.filter(sku__startswith="LOAD-").values_list("sku", flat=True)
+    )
+    tokens = list(
+        Token.objects.filter(
+            user__username__startswith="load", user__is_staff=False
+        ).values_list("key", flat=True)
+    )
+    staff_token = Token.objects.get(user__username="loadstaff").key
+    from django.db import connections
+
+    connections.close_all()  # no connection crosses into the client processes
+    server = start_server(args.port, args.workers)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        stop_at = time.time() + args.seconds
+        per_process = -(-args.clients // args.processes)
+        jobs = [
+            (base, tokens, staff_token, skus, per_process, stop_at, args.think, seed)
+            for seed in range(args.processes)
+        ]
+        with multiprocessing.get_context("fork").Pool(args.processes) as pool:
+            results = [row for rows in pool.map(client_process, jobs) for row in rows]
+        figures = report(results, args.seconds)
+        race = checkout_race(base, buyers=200, units=10)
+        print(json.dumps(race))
+        summary = {
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "think_seconds": args.think,
+            "requests": figures["all"]["requests"],
+            "errors": figures["all"]["errors"],
+            "served_lists_p99_ms": figures["served lists"]["p99_ms"],
+            "all_p99_ms": figures["all"]["p99_ms"],
+            "checkout_orders": race["created"],
+            "checkout_units_sold": race["units_sold"],
+        }
+        print(json.dumps({"bench": "load summary", **summary}), flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
