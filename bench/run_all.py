@@ -61,6 +61,12 @@ BENCHES = [
     ),
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
     (
+        "faults: 10 killed workers each, killed import, full disk",
+        "bench_faults.py",
+        "postgres",
+        [],
+    ),
+    (
         "load: gunicorn, 50 clients, 200 buyers of the last 10 units",
         "bench_load.py",
         "postgres",
