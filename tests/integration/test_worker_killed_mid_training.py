@@ -1,5 +1,8 @@
-"""A worker killed with SIGKILL mid-training: the run still ends with one version."""
+"""Workers killed with SIGKILL mid-training, again and again: the run still ends with
+one version and whole artifacts. `make test` kills two workers; `make bench`
+(bench_faults.py) sets FAULT_KILLS=10."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,8 @@ from tests.mlops.conftest import build_shop
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
+KILLS = int(os.environ.get("FAULT_KILLS", "2"))
+
 # A real but deliberately wide tuning grid, so that training lasts long enough to be
 # interrupted (about 1,300 configurations of the popularity models, then SASRec).
 GRID = {
@@ -24,36 +29,48 @@ GRID = {
 }
 
 
-def test_training_survives_a_worker_killed_mid_run(start_worker, redis_url):
+def test_training_survives_workers_killed_mid_run(start_worker, redis_url):
     build_shop(customers=300, categories=8, per_category=25, purchases=8)
     run = Run.objects.create(kind="recommender", type=Run.Type.TRAIN, options=GRID)
     # Redis hands an unacknowledged task to another worker after the visibility
     # timeout; the run is taken over once its heartbeat is older than the stale limit.
-    fast_recovery = {"CELERY_VISIBILITY_TIMEOUT": "6", "MLOPS_RUN_STALE_SECONDS": "4"}
-    first = start_worker(redis_url, "first", **fast_recovery)
+    fast_recovery = {
+        "CELERY_VISIBILITY_TIMEOUT": "6",
+        "MLOPS_RUN_STALE_SECONDS": "4",
+        "MLOPS_MAX_ATTEMPTS": str(KILLS + 3),
+    }
     sender = Celery(broker=redis_url, set_as_current=False)
     sender.conf.broker_transport_options = {"visibility_timeout": 6}
     sender.send_task("mlops.tasks.train_model", args=[run.pk], queue="gpu")
 
-    def training_under_way():
-        run.refresh_from_db()
-        return run.state == Run.State.RUNNING and run.progress >= 10
+    for kill in range(KILLS):
+        worker = start_worker(redis_url, f"doomed{kill}", **fast_recovery)
 
-    wait_for(
-        training_under_way, timeout=120, what=f"training to start\n{first.output()}"
-    )
-    first.kill()
-    assert not ModelVersion.objects.exists()
+        def training_under_way(attempt=kill + 1):
+            run.refresh_from_db()
+            return (
+                run.state == Run.State.RUNNING
+                and run.attempts == attempt
+                and run.progress >= 10
+            )
 
-    second = start_worker(redis_url, "second", **fast_recovery)
+        wait_for(
+            training_under_way,
+            timeout=180,
+            what=f"training attempt {kill + 1}\n{worker.output()}",
+        )
+        worker.kill()
+        assert not ModelVersion.objects.exists()
+
+    survivor = start_worker(redis_url, "survivor", **fast_recovery)
 
     def run_finished():
         run.refresh_from_db()
         return run.is_finished
 
-    wait_for(run_finished, timeout=180, what=f"the run to finish\n{second.output()}")
-    assert run.state == Run.State.SUCCEEDED, run.error + second.output()
-    assert run.attempts == 2
+    wait_for(run_finished, timeout=300, what=f"the run to finish\n{survivor.output()}")
+    assert run.state == Run.State.SUCCEEDED, run.error + survivor.output()
+    assert run.attempts == KILLS + 1
     versions = ModelVersion.objects.filter(kind="recommender")
     trained = versions.get(run=run)  # exactly one version of the run's model
     # ...and at most one more: the baseline that serves if the model lost to it
