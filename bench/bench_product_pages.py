@@ -1,0 +1,187 @@
+"""Product pages at 50,000 products: p50/p95 of the storefront and admin product pages.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages \
+        .venv/bin/python bench/bench_product_pages.py --products 50000
+
+Fills the database like bench_admin.py (reused when already there), serves similar and
+bought-together lists and 28-day demand and price forecasts for a random sample of
+products, then fetches each sampled product's storefront page (as a signed-in
+customer) and admin change page (as a superuser) once after a warm-up, and prints one
+JSON line: p50/p95 milliseconds and the most queries a page took. Never part of the
+test run.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+LIST_LENGTH = 20
+HORIZON = 28
+
+
+def serve_sample(product_ids: list[int], everything: list[int], rng) -> None:
+    """Serve lists and forecasts for `product_ids` in fresh active batches."""
+    from django.utils import timezone
+
+    from forecasting.models import ForecastPoint, ForecastSummary
+    from mlops.models import ModelVersion, Run, ServedBatch
+    from recommender.models import ProductRecommendation
+
+    now = timezone.now()
+
+    def batch_of(kind: str) -> ServedBatch:
+        ServedBatch.objects.filter(kind=kind, state="active").update(state="superseded")
+        version = ModelVersion.objects.create(
+            kind=kind,
+            version=ModelVersion.objects.filter(kind=kind).count() + 1,
+            algorithm="bench",
+            status="challenger",
+            trained_at=now,
+        )
+        run = Run.objects.create(kind=kind, type=Run.Type.INFER)
+        return ServedBatch.objects.create(
+            kind=kind, model_version=version, run=run, state="active", activated_at=now
+        )
+
+    lists = batch_of("recommender")
+    ProductRecommendation.objects.bulk_create(
+        ProductRecommendation(
+            batch=lists,
+            product_id=product,
+            list=name,
+            rank=rank,
+            recommended_id=other,
+            score=1 / rank,
+        )
+        for product in product_ids
+        for name in ("similar", "bought_together")
+        for rank, other in enumerate(rng.sample(everything, LIST_LENGTH), start=1)
+    )
+    today = timezone.localdate()
+    for kind in ("demand", "price"):
+        batch = batch_of(kind)
+        ForecastPoint.objects.bulk_create(
+            ForecastPoint(
+                batch=batch,
+                product_id=product,
+                kind=kind,
+                frequency="D",
+                period_start=today + timedelta(days=day),
+                p10=1.0 + day % 3,
+                p50=2.0 + day % 3,
+                p90=3.0 + day % 3,
+            )
+            for product in product_ids
+            for day in range(HORIZON)
+        )
+    ForecastSummary.objects.bulk_create(
+        ForecastSummary(
+            batch=ServedBatch.objects.get(kind="demand", state="active"),
+            product_id=product,
+            frequency="D",
+            horizon_units_p10=30.0,
+            horizon_units_p50=60.0,
+            horizon_units_p90=90.0,
+            explanation="Bench forecast.",
+        )
+        for product in product_ids
+    )
+
+
+def time_pages(client, urls: list[str]) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for url in urls[:5]:  # warm-up
+        client.get(url)
+    timings, most_queries = [], 0
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            began = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        most_queries = max(most_queries, len(queries))
+    timings.sort()
+    return {
+        "pages": len(urls),
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 1),
+        "max_queries": most_queries,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+    from bench_admin import populate
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from accounts.models import User
+    from catalog.models import Product
+
+    call_command("migrate", verbosity=0, skip_checks=True)
+    if not Product.objects.filter(sku__startswith="BENCH-").exists():
+        began = time.perf_counter()
+        populate(products=args.products, lines=args.lines, seed=args.seed)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        print(f"populated in {time.perf_counter() - began:.1f}s", file=sys.stderr)
+    rng = random.Random(args.seed)
+    active = list(
+        Product.objects.filter(is_active=True).values_list("pk", "sku").order_by("pk")
+    )
+    sample = rng.sample(active, min(args.sample, len(active)))
+    serve_sample([pk for pk, _ in sample], [pk for pk, _ in active], rng)
+
+    admin = User.objects.filter(username="bench-admin").first() or (
+        User.objects.create_superuser("bench-admin", "admin@example.com", None)
+    )
+    shopper = User.objects.filter(username="bench-shopper").first() or (
+        User.objects.create_user("bench-shopper", "shopper@example.com", None)
+    )
+    figures = {"products": Product.objects.count()}
+    storages = {  # no collectstatic needed
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=storages):
+        customer = Client()
+        customer.force_login(shopper)
+        figures["storefront product page"] = time_pages(
+            customer, [f"/products/{sku}/" for _, sku in sample]
+        )
+        staff = Client()
+        staff.force_login(admin)
+        figures["admin product page"] = time_pages(
+            staff, [f"/admin/catalog/product/{pk}/change/" for pk, _ in sample]
+        )
+    print(json.dumps({"bench": "product pages", **figures}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
