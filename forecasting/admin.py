@@ -1,5 +1,7 @@
-"""Admin of the forecasting app: sales history and plans, purchase orders, reorder
-advice and upcoming stock-outs."""
+"""Admin of the forecasting app: sales history and plans, a price what-if, purchase
+orders, reorder advice and upcoming stock-outs."""
+
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -23,6 +25,7 @@ from .models import PurchaseOrder, SalesRecord
 
 ADVICE_PER_PAGE = 100
 DEFAULT_STOCKOUT_DAYS = 28
+MAX_WHAT_IF_DAYS = 365
 
 
 class PlannedFilter(admin.SimpleListFilter):
@@ -65,6 +68,7 @@ class SalesRecordForm(forms.ModelForm):
             "promo",
             "stockout",
             "competitor_price",
+            "cost",
         ]
         help_texts = {
             "units": "Leave empty to plan a price or promotion for a future date.",
@@ -82,6 +86,33 @@ class SalesRecordForm(forms.ModelForm):
         return data
 
 
+class WhatIfForm(forms.Form):
+    """A product, a price to try, and how many days from today."""
+
+    sku = forms.CharField(label="SKU", max_length=64)
+    price = forms.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal("0.0001")
+    )
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_WHAT_IF_DAYS,
+        initial=DEFAULT_STOCKOUT_DAYS,
+        required=False,
+        help_text=f"From today; {DEFAULT_STOCKOUT_DAYS} when left empty.",
+    )
+
+    def clean_days(self):
+        return self.cleaned_data["days"] or DEFAULT_STOCKOUT_DAYS
+
+    def clean_sku(self):
+        sku = self.cleaned_data["sku"].strip()
+        product = Product.objects.filter(sku=sku).first()
+        if product is None:
+            raise ValidationError(f"No product has the SKU {sku!r}.")
+        self.cleaned_data["product"] = product
+        return sku
+
+
 @admin.register(SalesRecord)
 class SalesRecordAdmin(admin.ModelAdmin):
     form = SalesRecordForm
@@ -96,6 +127,7 @@ class SalesRecordAdmin(admin.ModelAdmin):
         "stockout",
         "revenue",
         "competitor_price",
+        "cost",
         "source",
     ]
     list_select_related = ["product"]
@@ -122,6 +154,64 @@ class SalesRecordAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.sales_record_save(record=obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "what-if/",
+                self.admin_site.admin_view(self.what_if_view),
+                name="forecasting_salesrecord_what_if",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "what_if_url": reverse("admin:forecasting_salesrecord_what_if"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def what_if_view(self, request):
+        """Expected units, revenue and margin of a product at a price over the next
+        days: the what-if of the API, from the served demand forecast."""
+        if not (
+            request.user.has_perm("catalog.view_product")
+            or request.user.has_perm("catalog.change_product")
+        ):
+            raise PermissionDenied
+        bound = "price" in request.GET
+        sku = request.GET.get("sku", "").strip()
+        product = Product.objects.filter(sku=sku).first() if sku else None
+        form = WhatIfForm(
+            request.GET if bound else None,
+            initial={
+                "sku": sku,
+                "price": product.price if product else None,
+                "days": DEFAULT_STOCKOUT_DAYS,
+            },
+        )
+        result = None
+        if bound and form.is_valid():
+            product = form.cleaned_data["product"]
+            result = selectors.what_if(
+                product, form.cleaned_data["price"], form.cleaned_data["days"]
+            )
+        title = "What if the price were…"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{title} ({product.sku})" if product else title,
+            "form": form,
+            "answered": bound and form.is_valid(),
+            "product": product,
+            "what_if": result,
+            "product_url": product
+            and reverse("admin:catalog_product_change", args=[product.pk]),
+            "forecast_url": product
+            and reverse("forecasting:product", args=[product.sku]),
+        }
+        return TemplateResponse(request, "admin/forecasting/what_if.html", context)
 
     @admin.display(description="Product", ordering="product__sku")
     def product_link(self, record):

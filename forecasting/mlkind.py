@@ -44,7 +44,12 @@ from .ml.ensemble import Ensemble
 from .ml.evaluation import origin_panels, rolling_origin
 from .ml.metrics import all_metrics
 from .ml.panel import PERIOD_DAYS
-from .ml.price import LastPrice, PriceForecaster, price_metrics, with_plans
+from .ml.price import (
+    LastPrice,
+    PriceForecaster,
+    at_or_above_cost,
+    price_metrics,
+)
 from .models import ForecastPoint, ForecastSummary, SalesRecord
 from .services import sales_history_refresh
 
@@ -418,9 +423,12 @@ class DemandKind(ForecastKind):
 
 
 class PriceKind(ForecastKind):
-    """The price path per product: learned promotion rhythm against the last price.
+    """The price path per product: learned promotion rhythm, pulled toward imported
+    competitor prices and floored at imported unit costs, against the last price.
 
-    Whichever serves, planned prices are served exactly: a plan is not a forecast.
+    Whichever serves, planned prices are served exactly (a plan is not a forecast)
+    and other periods at or above the imported unit cost. Where costs or competitor prices were imported, the same forecaster without
+    them is scored on the same holdout too and reported in the protocol.
     """
 
     kind = ModelKind.PRICE
@@ -430,9 +438,16 @@ class PriceKind(ForecastKind):
     def train(self, context: TrainContext) -> TrainingOutcome:
         data = self.training_data(context)
         factories = {PriceForecaster.name: PriceForecaster, LastPrice.name: LastPrice}
+        covariates = _imported_covariates(data.sales.panel)
+        if covariates:
+            factories[PLAIN_PRICE] = lambda: PriceForecaster(
+                name=PLAIN_PRICE, use_competitor=False, use_cost=False
+            )
         protocol, results, fitted = self.measure(
             context, data, factories, **self.evaluation
         )
+        if covariates:
+            covariates["without_them"] = _rounded(results.pop(PLAIN_PRICE))
         return TrainingOutcome(
             model=self.candidate(
                 data,
@@ -453,6 +468,8 @@ class PriceKind(ForecastKind):
                 "name": "rolling-origin",
                 "last_period": str(data.end),
                 "plans": "none: prices are forecast as if nothing were planned",
+                "covariates": covariates
+                or "none imported: no cost or competitor price",
                 "served_artifact": "each candidate refitted on the whole history",
             },
             data_fingerprint=_fingerprint(data),
@@ -466,8 +483,23 @@ class PriceKind(ForecastKind):
 
     def infer_chunk(self, *, model: ServedForecaster, keys: list, batch_id: int) -> int:
         sales = self.chunk_panel(model, keys)
-        forecast = with_plans(sales.panel, model.forecaster.predict(sales.panel))
-        return self.write_points(sales, forecast, batch_id)
+        forecast = model.forecaster.predict(sales.panel)
+        return self.write_points(
+            sales, at_or_above_cost(sales.panel, forecast), batch_id
+        )
+
+
+PLAIN_PRICE = "price-forecast-without-covariates"
+
+
+def _imported_covariates(panel) -> dict:
+    """How many series have an imported competitor price or unit cost, if any."""
+    t = panel.n_periods
+    counts = {
+        f"{name}_series": int(np.isfinite(values[:, :t]).any(axis=1).sum())
+        for name, values in panel.optional_covariates().items()
+    }
+    return {name: count for name, count in counts.items() if count}
 
 
 def _progress(context: TrainContext):

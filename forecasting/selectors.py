@@ -23,6 +23,7 @@ from .models import ForecastPoint, ForecastSummary, PurchaseOrder, SalesRecord
 from .stock import StockProjection, project_stock
 
 DEFAULT_REVIEW_DAYS = 7
+CENTS = Decimal("0.01")
 
 
 def active_forecast_batch_id(kind: str) -> int | None:
@@ -355,6 +356,8 @@ class WhatIf:
     margin: Decimal | None  # None when the product's cost is unknown
     elasticity: float | None
     elasticity_level: str  # product, category, shop, or none
+    unit_cost: Decimal | None = None  # average over the units; None when unknown
+    cost_source: str = "none"  # import (sales history), product, or none
 
 
 def what_if(
@@ -367,7 +370,9 @@ def what_if(
     (price / planned price) ** elasticity, the planned price being the shop's plan for
     that period or else the current price. The elasticity is the product's own from
     the served summary, else its category's average, else the shop's; with none the
-    units stay as forecast.
+    units stay as forecast. The margin takes each period's unit cost from imported
+    sales records (the period's own, else the latest imported one), else the
+    product's cost; None when neither is known.
     """
     demand = demand_forecast(product)
     if demand is None:
@@ -376,7 +381,10 @@ def what_if(
     end = today + timedelta(days=days)
     elasticity, level = elasticity_for(product)
     plans = planned_prices(product, demand.frequency, demand.dates)
-    units = planned_units = 0.0
+    costs, latest_cost = imported_costs(product, demand.frequency, demand.dates)
+    fallback_cost = latest_cost if latest_cost is not None else product.cost
+    units = planned_units = total_cost = 0.0
+    cost_known, cost_imported = True, latest_cost is not None
     covered = 0
     for start, p50 in zip(demand.dates, demand.p50, strict=True):
         period_end = start + timedelta(days=demand.period_days)
@@ -391,10 +399,19 @@ def what_if(
             factor = (float(price) / float(planned)) ** elasticity
         planned_units += expected
         units += expected * factor
+        unit_cost = costs.get(start, fallback_cost)
+        cost_imported = cost_imported or start in costs
+        if unit_cost is None:
+            cost_known = False
+        else:
+            total_cost += expected * factor * float(unit_cost)
     revenue = Decimal(str(round(units, 6))) * price
-    margin = None
-    if product.cost is not None:
-        margin = Decimal(str(round(units, 6))) * (price - product.cost)
+    margin = average_cost = None
+    cost_source = "none"
+    if cost_known and (covered or fallback_cost is not None):
+        margin = revenue - Decimal(str(round(total_cost, 6)))
+        average_cost = Decimal(str(total_cost / units)) if units else fallback_cost
+        cost_source = "import" if cost_imported else "product"
     return WhatIf(
         price=price,
         days=days,
@@ -405,7 +422,33 @@ def what_if(
         margin=None if margin is None else margin.quantize(Decimal("0.01")),
         elasticity=elasticity,
         elasticity_level=level,
+        unit_cost=None if average_cost is None else average_cost.quantize(CENTS),
+        cost_source=cost_source,
     )
+
+
+def imported_costs(
+    product: Product, frequency: str, dates: list[date]
+) -> tuple[dict[date, Decimal], Decimal | None]:
+    """Return the imported unit cost of each future period that has one, and the
+    latest imported unit cost before them (None if none)."""
+    if not dates:
+        return {}, None
+    records = SalesRecord.objects.filter(
+        product=product, frequency=frequency, cost__isnull=False
+    )
+    planned = dict(
+        records.filter(period_start__range=(dates[0], dates[-1])).values_list(
+            "period_start", "cost"
+        )
+    )
+    latest = (
+        records.filter(period_start__lt=dates[0])
+        .order_by("-period_start")
+        .values_list("cost", flat=True)
+        .first()
+    )
+    return planned, latest
 
 
 def elasticity_for(product: Product) -> tuple[float | None, str]:

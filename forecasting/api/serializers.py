@@ -145,6 +145,17 @@ class WhatIfSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Revenue less cost; empty when the product's cost is unknown.",
     )
+    unit_cost = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Average unit cost behind the margin; empty when unknown.",
+    )
+    cost_source = serializers.ChoiceField(
+        choices=["import", "product", "none"],
+        help_text="Where the unit cost came from: imported sales records (the "
+        "period's own, else the latest), the product's cost, or none.",
+    )
     elasticity = serializers.FloatField(allow_null=True)
     elasticity_level = serializers.ChoiceField(
         choices=["product", "category", "shop", "none"],

@@ -38,7 +38,7 @@ def origin_panels(panel: Panel, holdout: int, origins: int):
             promo=panel.promo[:, :end],
             horizon=0,
             planned=np.zeros((n, 0), dtype=bool),
-            **panel.optional_covariates(slice(None), slice(None, end)),
+            **panel.optional_covariates(periods=slice(None, end)),
         )
         train, actual = history.split(holdout)
         cut = end - holdout

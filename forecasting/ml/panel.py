@@ -16,6 +16,7 @@ import numpy as np
 PERIOD_DAYS = {"D": 1, "W": 7}
 SEASON_LENGTH = {"D": 7, "W": 52}
 OPTIONAL_COVARIATES = ("cost", "competitor_price")
+EVERYTHING = slice(None)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class Panel:
             promo=self.promo[:, :keep],
             horizon=holdout,
             planned=np.ones((self.n_series, holdout), dtype=bool),
-            **self.optional_covariates(slice(None), slice(None, keep)),
+            **self.optional_covariates(EVERYTHING, slice(None, keep)),
         )
         return train, self.units[:, cut:]
 
@@ -151,7 +152,7 @@ class Panel:
             **self.optional_covariates(rows),
         )
 
-    def optional_covariates(self, rows=slice(None), periods=slice(None)) -> dict:
+    def optional_covariates(self, rows=EVERYTHING, periods=EVERYTHING) -> dict:
         """The imported cost and competitor price arrays, cut to rows and periods."""
         return {
             name: getattr(self, name)[rows][:, periods]

@@ -7,10 +7,12 @@ rate), last as long as they used to, and cut the price by a depth drawn from the
 series' past promotions (a running one keeps its depth); outside promotions the
 price keeps its last regular ratio to the list price, redrawn from past regular
 ratios at the rate it used to move, and the list price changes at the historical
-rate and size. Quantiles
-of the simulated paths are the forecast; planned prices are returned exactly.
-`LastPrice` is the baseline. Both follow the `Forecaster` protocol with prices in
-place of units.
+rate and size. Where competitor prices were imported, the paths are pulled toward
+the shop's usual position against the competitor, as far as the history shows the
+shop following a gap (a regression of later regular-price moves on the gap); where
+unit costs were imported, no path goes below the cost. Quantiles of the simulated
+paths are the forecast; planned prices are returned exactly. `LastPrice` is the
+baseline. Both follow the `Forecaster` protocol with prices in place of units.
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,9 @@ from .panel import Panel
 
 DISCOUNT = 0.03  # a price this far below the list price counts as a promotion
 MIN_CASES = 3  # fewer periods at a gap than this: use the overall start rate
+MIN_PULL_CASES = 12  # periods with a competitor price needed to learn the pull
+PULL_NOISE = 0.01  # log gaps this small are shrunk toward no pull (ridge)
+PULL_T = 2.0  # a pull is used only this many standard errors above none
 
 
 def history_prices(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +49,15 @@ def with_plans(panel: Panel, forecast: np.ndarray) -> np.ndarray:
     forecast = forecast.copy()
     forecast[planned] = future[planned][:, None]
     return forecast
+
+
+def at_or_above_cost(panel: Panel, forecast: np.ndarray) -> np.ndarray:
+    """The forecast floored at the unit cost where one was imported, then with
+    planned periods at the planned price (a plan may go below cost)."""
+    floor = cost_floor(panel)
+    if floor is not None:
+        forecast = np.fmax(forecast, floor[..., None]).astype(forecast.dtype)
+    return with_plans(panel, forecast)
 
 
 @dataclass
@@ -85,6 +99,8 @@ class PriceForecaster(Pickled):
     paths: int = 400
     seed: int = 0
     max_gap: int = 0  # periods since the last promotion start tracked; 0 = 2 seasons
+    use_competitor: bool = True  # pull toward imported competitor prices
+    use_cost: bool = True  # floor at imported unit costs
 
     def fit(self, panel: Panel) -> "PriceForecaster":
         return self  # each series' pattern is read from the history predict is given
@@ -93,11 +109,17 @@ class PriceForecaster(Pickled):
         price, base = history_prices(panel)
         rng = np.random.default_rng(self.seed)
         max_gap = self.max_gap or 2 * panel.season_length
+        rival = competitor_prices(panel) if self.use_competitor else None
+        floor = cost_floor(panel) if self.use_cost else None
         out = np.zeros((panel.n_series, panel.horizon, 3), dtype=np.float32)
         for i in range(panel.n_series):
             if np.isnan(price[i, -1]):
                 continue
             paths = self._paths(price[i], base[i], panel.horizon, max_gap, rng)
+            if rival is not None:
+                paths *= competitor_pull(price[i], base[i], rival[i], panel.horizon)
+            if floor is not None:
+                paths = np.fmax(paths, floor[i])  # NaN floor: cost unknown
             out[i] = np.quantile(paths, [0.1, 0.5, 0.9], axis=0).T
         return with_plans(panel, out)
 
@@ -161,6 +183,63 @@ class PriceForecaster(Pickled):
         continuing = promo[1:][promo[:-1]]
         stay_prob = float(continuing.mean()) if continuing.size else 0.0
         return start_prob, stay_prob
+
+
+def competitor_prices(panel: Panel) -> np.ndarray | None:
+    """Competitor prices over the history, gaps carried forward; None if none."""
+    if panel.competitor_price is None:
+        return None
+    rival = panel.competitor_price[:, : panel.n_periods].astype(np.float64)
+    rival[~(rival > 0)] = np.nan
+    return forward_filled(rival) if np.isfinite(rival).any() else None
+
+
+def cost_floor(panel: Panel) -> np.ndarray | None:
+    """The unit cost [n_series, horizon] no price path goes below: a future cost
+    where given, else the last known one; NaN where unknown, None if none at all."""
+    if panel.cost is None:
+        return None
+    cost = panel.cost.astype(np.float64)
+    cost[~(cost >= 0)] = np.nan
+    if not np.isfinite(cost).any():
+        return None
+    t = panel.n_periods
+    last = forward_filled(cost[:, :t])[:, -1:]
+    future = cost[:, t:]
+    return np.where(np.isfinite(future), future, last)
+
+
+def competitor_pull(price, base, rival, horizon: int) -> np.ndarray:
+    """Factors [horizon] moving a series' price toward its usual competitor gap.
+
+    The gap is log(competitor price / regular price), the regular price being the
+    price outside promotions. For each step h, the share of a gap's deviation from
+    its median that the regular price made up h periods later is fitted on the
+    history (least squares through the origin, shrunk where deviations are small,
+    between 0 and 1); the last deviation times that share is the pull.
+    """
+    factors = np.ones(horizon)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        regular = np.where(price / base >= 1 - DISCOUNT, price, np.nan)
+        regular = np.log(forward_filled(regular[None])[0])
+        gap = np.log(rival) - regular
+    known = np.isfinite(gap)
+    if known.sum() < MIN_PULL_CASES or not known[-1]:
+        return factors
+    deviation = gap - np.median(gap[known])
+    for h in range(1, horizon + 1):
+        x, moved = deviation[:-h], regular[h:] - regular[:-h]
+        ok = np.isfinite(x) & np.isfinite(moved)
+        if ok.sum() < MIN_PULL_CASES:  # too short a history for this step
+            factors[h - 1 :] = factors[h - 2] if h > 1 else 1.0
+            break
+        x, moved = x[ok], moved[ok]
+        share = (x @ moved) / (x @ x + len(x) * PULL_NOISE**2)
+        spread = np.sqrt(np.mean((moved - share * x) ** 2) * h / (x @ x + 1e-12))
+        if share < PULL_T * spread:  # no clear following (h-step moves overlap)
+            share = 0.0
+        factors[h - 1] = np.exp(np.clip(share, 0.0, 1.0) * deviation[-1])
+    return factors
 
 
 def _periods_since_start(starts: np.ndarray, max_gap: int) -> int:

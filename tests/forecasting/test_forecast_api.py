@@ -86,6 +86,7 @@ def test_what_if_answers_units_revenue_and_margin(staff_client):
     assert body["units_at_planned_price"] == pytest.approx(10.0)
     assert (body["revenue"], body["margin"]) == ("40.00", "20.00")
     assert (body["elasticity_level"], body["days"]) == ("product", 5)
+    assert (body["unit_cost"], body["cost_source"]) == ("1.00", "product")
 
 
 @pytest.mark.parametrize(

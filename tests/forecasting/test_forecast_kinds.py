@@ -142,6 +142,42 @@ def test_price_kind_serves_the_planned_price(db):
     assert planned == pytest.approx([3.0, 3.0, 3.0])
 
 
+def test_panel_carries_imported_costs_and_competitor_prices(db):
+    items = build_history(products=2, days=30)
+    assert sales_panel(frequency="D", end=END, horizon=7, periods=35).panel.cost is None
+    SalesRecord.objects.filter(product=items[0], period_start=END).update(
+        cost=Decimal("2.10"), competitor_price=Decimal("3.90")
+    )
+    SalesRecord.objects.filter(product=items[1], units__isnull=True).update(
+        cost=Decimal("2.50")
+    )
+
+    panel = sales_panel(frequency="D", end=END, horizon=7, periods=35).panel
+
+    assert (
+        panel.cost[0, 34] == pytest.approx(2.1) and np.isnan(panel.cost[0, :34]).all()
+    )
+    assert panel.cost[1, 35:38] == pytest.approx([2.5] * 3)  # planned periods
+    assert panel.competitor_price[0, 34] == pytest.approx(3.9)
+    assert np.isfinite(panel.competitor_price).sum() == 1
+
+
+def test_price_kind_floors_at_cost_and_reports_the_covariates(db):
+    items = build_history(products=3)
+    SalesRecord.objects.filter(product=items[2]).update(cost=Decimal("3.50"))
+    run("price", Run.Type.TRAIN, horizon=14)
+    version = ModelVersion.objects.get(kind="price", status="champion")
+    covariates = version.protocol["covariates"]
+    assert covariates["cost_series"] == 1
+    assert {"mase", "pinball"} <= set(covariates["without_them"])
+    run("price", Run.Type.INFER)
+    floored = ForecastPoint.objects.filter(kind="price", product=items[2])
+    assert floored.count() == 14
+    assert min(floored.values_list("p10", flat=True)) >= 3.5  # promotions go to 3.00
+    others = ForecastPoint.objects.filter(kind="price", product=items[0])
+    assert min(others.values_list("p10", flat=True)) == pytest.approx(3.0)
+
+
 def test_training_without_history_is_refused(db):
     created = run_request(kind="demand", type=Run.Type.TRAIN, options={})
     created.refresh_from_db()

@@ -193,3 +193,66 @@ def test_a_bad_stockout_flag_is_rejected(tmp_path):
     [(line, message)] = rejects_of(path)
     assert line == "4" and message.startswith("stockout: 'maybe' is not a flag")
     assert SalesRecord.objects.filter(stockout=True).count() == 1
+
+
+def test_unit_cost_is_imported_with_history_and_plans(tmp_path):
+    header = [*HEADER, "cost"]
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["OJ", "2024-01-01", "3", "2.50", "", "", "2.40", "1.2"],
+            ["OJ", "2024-01-02", "2", "2.50", "", "", "", ""],
+            ["OJ", "2024-01-03", "", "2.20", "", "", "", "1.35"],
+        ],
+        header=header,
+    )
+
+    run(path)
+    output = run(path)
+
+    records = list(SalesRecord.objects.order_by("period_start"))
+    assert [r.cost for r in records] == [Decimal("1.2"), None, Decimal("1.35")]
+    assert records[0].competitor_price == Decimal("2.40")
+    assert "already present: 3" in output
+
+
+@pytest.mark.parametrize(
+    ("cost", "error"),
+    [
+        ("-1", "cost: -1 is below 0"),
+        ("cheap", "cost: 'cheap' is not a number"),
+        ("1" + "0" * 9, "cost: 1000000000 is too large"),
+    ],
+)
+def test_a_bad_cost_is_rejected_with_line_and_column(tmp_path, cost, error):
+    header = [*HEADER, "cost"]
+    good = [
+        ["OJ", "2024-01-01", "1", "2", "", "", "", "1"],
+        ["OJ", "2024-01-02", "1", "2", "", "", "", ""],
+    ]
+    path = write_csv(
+        tmp_path / "s.csv",
+        [*good, ["OJ", "2024-01-03", "1", "2", "", "", "", cost]],
+        header=header,
+    )
+
+    run(path)
+
+    [(line, message)] = rejects_of(path)
+    assert line == "4" and message.startswith(error)
+    assert SalesRecord.objects.count() == 2
+
+
+def test_a_bad_competitor_price_is_rejected_with_line_and_column(tmp_path):
+    good = [
+        ["OJ", "2024-01-01", "1", "2", "", "", "2.1"],
+        ["OJ", "2024-01-02", "1", "2", "", "", "2.1"],
+    ]
+    path = write_csv(
+        tmp_path / "s.csv", [*good, ["OJ", "2024-01-03", "1", "2", "", "", "n/a"]]
+    )
+
+    run(path)
+
+    [(line, message)] = rejects_of(path)
+    assert line == "4" and message.startswith("competitor_price: 'n/a' is not a number")

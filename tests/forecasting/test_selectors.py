@@ -143,6 +143,30 @@ def test_what_if_beyond_the_horizon_says_how_many_days_are_forecast():
     result = what_if(product, product.price, 10)
     assert result.days_forecast == 3 and result.units == pytest.approx(3.0)
     assert result.margin is None and result.elasticity_level == "none"
+    assert (result.unit_cost, result.cost_source) == (None, "none")
+
+
+def test_what_if_margin_uses_imported_unit_costs_before_the_products():
+    product = ProductFactory(price=Decimal("10.00"), cost=Decimal("4.00"))
+    serve_forecast(product, [2.0] * 7)
+    today = timezone.localdate()
+    assert what_if(product, Decimal("10.00"), 3).cost_source == "product"
+    SalesRecordFactory(
+        product=product, period_start=today - timedelta(days=1), cost=Decimal("5.00")
+    )
+    SalesRecordFactory(
+        product=product,
+        period_start=today + timedelta(days=2),
+        units=None,
+        price=Decimal("10.00"),
+        cost=Decimal("8.00"),
+    )
+
+    result = what_if(product, Decimal("10.00"), 3)
+
+    # 2 units a day: days 0 and 1 at the latest imported cost 5, day 2 at its own 8.
+    assert result.revenue == Decimal("60.00") and result.margin == Decimal("24.00")
+    assert result.unit_cost == Decimal("6.00") and result.cost_source == "import"
 
 
 def test_elasticity_falls_back_to_the_category_then_the_shop():

@@ -7,7 +7,7 @@ from forecasting.importers import import_sales
 class Command(ImportCommand):
     help = (
         "Import sales history: sku,date,units,price"
-        "[,base_price,promo,competitor_price]. "
+        "[,base_price,promo,competitor_price,stockout,cost]. "
         "An empty units marks a planned price or promotion. Re-running adds nothing."
     )
 
