@@ -10,7 +10,14 @@ app_name = "storefront"
 urlpatterns = [
     path("", views.home, name="home"),
     path("products/<str:sku>/", views.product_detail, name="product"),
+    path("categories/<path:slug_path>/", views.category_detail, name="category"),
     path("for-you/", views.for_you, name="for-you"),
+    path("basket/", views.basket_detail, name="basket"),
+    path("basket/add/", views.basket_add, name="basket-add"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("checkout/done/<str:number>/", views.order_placed, name="order-placed"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

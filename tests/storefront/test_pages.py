@@ -1,4 +1,4 @@
-"""The storefront pages: they render, "for you" needs a sign-in, views are recorded."""
+"""The storefront pages: home and trending, product page, "for you", views recorded."""
 
 import pytest
 from django.db import connection
@@ -8,6 +8,7 @@ from recommender.models import BehaviourEvent, ProductRecommendation, Recommenda
 from tests.admin_support import count_queries
 from tests.factories import ProductFactory
 from tests.recommender.serving_support import serve_for, serve_list
+from tests.storefront.shop_support import make_shop, sell
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,32 @@ def test_home_links_to_products(client, mug):
     assert "/static/storefront/storefront.css" in page.content.decode()
 
 
+def test_home_shows_what_sold_most_lately_then_the_newest(client):
+    shop = make_shop()
+    sell(shop.spade, 1)
+    sell(shop.blue_mug, 4)
+    sell(shop.blue_mug, 1, days_ago=2)
+    sell(shop.teapot, 50, days_ago=30)  # long ago: not trending
+    sell(shop.red_mug, 9)  # out of stock now: not shown
+    retired = ProductFactory(name="Retired", stock_tracked=False, is_active=False)
+    sell(retired, 20)
+
+    response = client.get("/")
+
+    names = [p.name for p in response.context["products"]]
+    assert names == ["Blue mug", "Spade", "Round teapot"]
+    assert "Trending now" in response.content.decode()
+
+
+def test_home_without_sales_shows_the_newest(client):
+    shop = make_shop()
+
+    names = [p.name for p in client.get("/").context["products"]]
+
+    assert names == ["Spade", "Round teapot", "Blue mug"]
+    assert shop.red_mug.is_out_of_stock
+
+
 def test_product_page_shows_the_product_and_its_lists(client, mug):
     similar = ProductFactory(name="Green mug", stock_tracked=False)
     together = ProductFactory(name="Teapot", stock_tracked=False)
@@ -35,7 +62,8 @@ def test_product_page_shows_the_product_and_its_lists(client, mug):
     html = client.get("/products/MUG-1/").content.decode()
 
     assert "<h1>Blue mug</h1>" in html
-    assert mug.category.path in html and "19.99 EUR" in html
+    assert mug.category.name in html and "19.99 EUR" in html
+    assert 'action="/basket/add/"' in html and 'name="sku" value="MUG-1"' in html
     assert "You may also like" in html and "Green mug" in html
     assert "Bought together" in html and "Teapot" in html
     assert "Retired mug" not in html
@@ -109,7 +137,8 @@ def test_query_counts_do_not_grow_with_list_length(client, customer):
         batch = serve_list(main, others[:length], "similar")
         serve_list(main, others[:length], "bought_together", batch)
         serve_for(customer, others[:length], batch)
-        client.get(urls[0])  # warm per-process caches
+        for url in urls:  # warm per-process caches and the cached popularity
+            client.get(url)
         return [count_queries(client, url) for url in urls]
 
     few = serve(2)
@@ -128,3 +157,15 @@ def test_product_page_shows_the_picture(client, mug):
     html = client.get("/products/MUG-1/").content.decode()
 
     assert f'src="{image.image.url}"' in html and 'alt="A blue mug"' in html
+
+
+def test_the_basket_form_only_for_products_in_stock(client):
+    shop = make_shop()
+
+    in_stock = client.get("/products/MUG-BLUE/").content.decode()
+    sold_out = client.get("/products/MUG-RED/").content.decode()
+
+    assert "Only 5 left" in in_stock and "Add to basket" in in_stock
+    assert "Out of stock" in sold_out and "Add to basket" not in sold_out
+    assert 'href="/categories/kitchen/" aria-current="true"' in in_stock
+    assert shop.red_mug.stock_on_hand == 0
