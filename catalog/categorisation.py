@@ -13,21 +13,27 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from PIL import Image
 
+from mlops.bulk import bulk_insert
 from mlops.models import ModelKind, ModelVersion
 
+from .ml.similarity import nearest_neighbours, unit_rows, vector_bytes
 from .models import (
     CATEGORY_PATH_SEPARATOR,
     Category,
     CategoryDecision,
     Product,
     ProductImage,
+    ProductImageEmbedding,
+    VisuallySimilarProduct,
 )
+from .selectors import image_embedding_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -283,34 +289,44 @@ DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 def products_classify(*, product_ids: Iterable[int]) -> int:
     """Classify products with the image champion, if there is one; return how many.
 
-    Products gone or whose category a person set are skipped. The champion's
-    `classify(products)` applies its predictions. A picture that cannot be decoded
-    never fails the others: the batch is retried one product at a time and the bad
-    one is logged and left unclassified (its status stays as it was).
+    Products gone or whose category a person set are not classified. The champion's
+    `classify(products)` applies its predictions; where it has `embed_products`, the
+    image embeddings of the products whose category a person set are stored too,
+    and the visually similar lists of all of them recomputed. A picture that cannot
+    be decoded never fails the others: the batch is retried one product at a time
+    and the bad one is logged and left as it was.
     """
     if not image_champion_exists():
         return 0
     from mlops.loader import champions  # here: the loader brings in every model kind
 
-    _version, model = champions.get(ModelKind.IMAGE)
+    version, model = champions.get(ModelKind.IMAGE)
     if model is None:
         return 0
-    products = list(
-        Product.objects.filter(pk__in=list(product_ids))
-        .exclude(person_set_category())
-        .order_by("pk")
-    )
+    products = list(Product.objects.filter(pk__in=list(product_ids)).order_by("pk"))
+    filed = [p for p in products if is_person_set(p)]
+    unfiled = [p for p in products if not is_person_set(p)]
+    classified = _each_picture(model.classify, unfiled)
+    embed = getattr(model, "embed_products", None)
+    if embed is not None and version is not None:
+        _each_picture(lambda some: embed(some, version=version), filed)
+        visually_similar_refresh(version=version, product_ids=[p.pk for p in products])
+    return classified
+
+
+def _each_picture(read, products: list[Product]) -> int:
+    """Call `read(products)`; on a bad picture, one by one. Return how many read."""
     if not products:
         return 0
     try:
-        model.classify(products)
+        read(products)
         return len(products)
     except DECODE_ERRORS:
-        logger.warning("A picture failed to decode; classifying one by one.")
-    classified = 0
+        logger.warning("A picture failed to decode; reading them one by one.")
+    done = 0
     for product in products:
         try:
-            model.classify([product])
+            read([product])
         except DECODE_ERRORS as exc:
             logger.warning(
                 "Could not classify %s: its picture failed to decode (%s: %s).",
@@ -319,8 +335,105 @@ def products_classify(*, product_ids: Iterable[int]) -> int:
                 exc,
             )
         else:
-            classified += 1
-    return classified
+            done += 1
+    return done
+
+
+def is_person_set(product: Product) -> bool:
+    """Return whether a person set this product's category (see `person_set_category`)."""
+    return product.category_id is not None and product.category_source in (
+        PERSON_SOURCES
+    )
+
+
+# --- Services: image embeddings and visually similar products ----------------------
+
+VISUALLY_SIMILAR_N = 20
+SIMILAR_BLOCK = 1024  # products whose lists are computed and written together
+
+
+def image_embeddings_store(
+    product_ids: Sequence[int], vectors: np.ndarray, *, version: ModelVersion
+) -> int:
+    """Store each product's image embedding, L2-normalised (one row per product).
+
+    Storing the same again only refreshes `updated_at`; return how many were written.
+    """
+    now = timezone.now()
+    rows = [
+        ProductImageEmbedding(
+            product_id=int(product_id),
+            model_version_id=version.pk,
+            vector=vector_bytes(vector),
+            updated_at=now,
+        )
+        for product_id, vector in zip(product_ids, unit_rows(vectors), strict=True)
+    ]
+    ProductImageEmbedding.objects.bulk_create(
+        rows,
+        batch_size=CHUNK_SIZE,
+        update_conflicts=True,
+        unique_fields=["product"],
+        update_fields=["model_version", "vector", "updated_at"],
+    )
+    return len(rows)
+
+
+def visually_similar_refresh(
+    *,
+    version: ModelVersion,
+    product_ids: Iterable[int] | None = None,
+    n: int = VISUALLY_SIMILAR_N,
+) -> int:
+    """Recompute products' "visually similar" lists from the version's embeddings.
+
+    Each product gets the `n` products whose image embeddings have the highest
+    cosine with its own, never itself; all products with an embedding of the
+    version when `product_ids` is None, and then the lists of products without one
+    are dropped. A product's rows are replaced together, one transaction per block.
+    Return the number of rows written.
+    """
+    ids, vectors = image_embedding_matrix(version_id=version.pk)
+    if product_ids is None:
+        VisuallySimilarProduct.objects.exclude(
+            product__image_embedding__model_version=version
+        ).delete()
+        rows = np.arange(len(ids))
+    else:
+        wanted = np.asarray(sorted(set(product_ids)), dtype=np.int64)
+        rows = np.flatnonzero(np.isin(ids, wanted))
+    written = 0
+    for start in range(0, len(rows), SIMILAR_BLOCK):
+        block = rows[start : start + SIMILAR_BLOCK]
+        neighbours, scores = nearest_neighbours(
+            vectors[block], vectors, n, query_rows=block
+        )
+        entries = [
+            (int(ids[row]), rank + 1, int(ids[other]), float(score), version.pk)
+            for row, others, row_scores in zip(
+                block.tolist(), neighbours.tolist(), scores.tolist(), strict=True
+            )
+            for rank, (other, score) in enumerate(zip(others, row_scores, strict=True))
+            if other >= 0
+        ]
+        with transaction.atomic():
+            VisuallySimilarProduct.objects.filter(
+                product_id__in=ids[block].tolist()
+            ).delete()
+            written += bulk_insert(
+                VisuallySimilarProduct,
+                ["product", "rank", "similar", "score", "model_version"],
+                entries,
+            )
+    return written
+
+
+def image_embeddings_prune() -> int:
+    """Drop the embeddings of products that have no picture any more; return how many."""
+    gone = ProductImageEmbedding.objects.exclude(
+        product__in=ProductImage.objects.values("product")
+    )
+    return gone.delete()[0]
 
 
 # --- Services: the operator's side -----------------------------------------------

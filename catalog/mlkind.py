@@ -10,7 +10,10 @@ set: accuracy, macro-F1, the share auto-assigned and its realised precision, par
 accuracy, per-category precision and recall. The registry serves the most accurate.
 
 Inference classifies every product with a picture whose category no person set; the
-served model's `classify(products)` is also what the upload task calls.
+served model's `classify(products)` is also what the upload task calls. Both store
+each product's image embedding (every product with a picture, filed by a person or
+not), and once a batch is complete every product's "visually similar" list is
+recomputed from them.
 """
 
 import io
@@ -28,15 +31,18 @@ from mlops.models import ModelKind, ModelVersion, ServedBatch
 from .categorisation import (
     apply_predictions_bulk,
     first_image_path,
-    person_set_category,
+    image_embeddings_prune,
+    image_embeddings_store,
+    is_person_set,
     predictions_from_proba,
     training_examples,
+    visually_similar_refresh,
 )
 from .ml.baselines import MajorityClass, TitleOnly
 from .ml.images import decode_many
 from .ml.metrics import classification_report
 from .ml.policy import thresholds_for_precision
-from .models import Category, Product
+from .models import Category, Product, ProductImageEmbedding
 
 MIN_EXAMPLES = 20
 SPLIT = (0.7, 0.15, 0.15)
@@ -70,40 +76,96 @@ class ServedClassifier:
     thresholds: np.ndarray
     image_size: int
     uses_image: bool
+    embedder: object | None = None  # the image network, where a baseline serves
+
+    @property
+    def network(self):
+        """Return the model that gives image embeddings, or None."""
+        if self.uses_image and hasattr(self.model, "predict_with_embeddings"):
+            return self.model
+        return self.embedder
+
+    @property
+    def embeds(self) -> bool:
+        return self.network is not None
 
     def proba(self, products: list[Product]) -> np.ndarray:
-        names = [p.image_name for p in products] if self.uses_image else []
-        images = read_pictures(names, self.image_size) if self.uses_image else None
-        return self.model.predict_proba(images, [p.name for p in products])
+        return self._read(products)[0]
+
+    def _read(self, products: list[Product]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return probabilities and image embeddings (None without a network)."""
+        network = self.network
+        pictures = self.uses_image or network is not None
+        names = [p.image_name for p in products] if pictures else []
+        images = read_pictures(names, self.image_size) if pictures else None
+        titles = [p.name for p in products]
+        if network is self.model:
+            return self.model.predict_with_embeddings(images, titles)
+        proba = self.model.predict_proba(images if self.uses_image else None, titles)
+        return proba, None if network is None else network.embed(images)
 
     def classify(self, products, version: ModelVersion | None = None) -> int:
-        """Predict and apply (auto-assign or queue) each product's category."""
-        products = list(
-            Product.objects.filter(pk__in=[p.pk for p in products])
-            .annotate(image_name=first_image_path())
-            .filter(image_name__isnull=False)
-            .order_by("pk")
-        )
+        """Predict and apply (auto-assign or queue) each product's category.
+
+        Where the model gives image embeddings, each product's is stored too.
+        """
+        products = with_pictures(products)
         if not products:
             return 0
-        version = (
-            version
-            or ModelVersion.objects.filter(
-                kind=ModelKind.IMAGE, status=ModelVersion.Status.CHAMPION
-            ).first()
-        )
+        version = version or image_champion()
+        proba, embeddings = self._read(products)
         predictions = predictions_from_proba(
             [p.pk for p in products],
-            self.proba(products),
+            proba,
             self.class_category_ids.tolist(),
             self.thresholds.tolist(),
         )
         apply_predictions_bulk(predictions, version=version)
+        if embeddings is not None and version is not None:
+            image_embeddings_store(
+                [p.pk for p in products], embeddings, version=version
+            )
         return len(products)
 
+    def embed_products(self, products, version: ModelVersion | None = None) -> int:
+        """Store the image embeddings of products (their categories untouched)."""
+        version = version or image_champion()
+        if not self.embeds or version is None:
+            return 0
+        products = with_pictures(products)
+        if not products:
+            return 0
+        images = read_pictures([p.image_name for p in products], self.image_size)
+        return image_embeddings_store(
+            [p.pk for p in products], self.network.embed(images), version=version
+        )
 
-def artifact_bytes(model, *, class_category_ids, thresholds, image_size) -> bytes:
+
+def with_pictures(products) -> list[Product]:
+    """Return the products that have a picture, by id, with `image_name` (its file)."""
+    return list(
+        Product.objects.filter(pk__in=[p.pk for p in products])
+        .annotate(image_name=first_image_path())
+        .filter(image_name__isnull=False)
+        .order_by("pk")
+    )
+
+
+def image_champion() -> ModelVersion | None:
+    return ModelVersion.objects.filter(
+        kind=ModelKind.IMAGE, status=ModelVersion.Status.CHAMPION
+    ).first()
+
+
+def artifact_bytes(
+    model, *, class_category_ids, thresholds, image_size, embedder=None
+) -> bytes:
+    """Return the servable artifact; `embedder` (the image network) rides along with
+    a baseline, so that pictures are embedded whichever model serves."""
     buffer = io.BytesIO()
+    extra = {}
+    if embedder is not None and embedder is not model:
+        extra["embedder"] = np.frombuffer(embedder.to_bytes(), dtype=np.uint8)
     np.savez(
         buffer,
         model_class=np.asarray(type(model).__name__),
@@ -111,6 +173,7 @@ def artifact_bytes(model, *, class_category_ids, thresholds, image_size) -> byte
         class_category_ids=np.asarray(class_category_ids, dtype=np.int64),
         thresholds=np.asarray(thresholds, dtype=np.float64),
         meta=np.asarray(json.dumps({"image_size": image_size})),
+        **extra,
     )
     return buffer.getvalue()
 
@@ -215,7 +278,7 @@ class ImageKind:
         def part(rows):
             return images[rows], list(titles[rows]), data.labels[rows]
 
-        def measured(name, model):
+        def measured(name, model, embedder=None):
             fit_images, fit_titles, fit_labels = part(data.train)
             model.fit(
                 fit_images,
@@ -243,6 +306,7 @@ class ImageKind:
                 class_category_ids=data.class_category_ids,
                 thresholds=thresholds,
                 image_size=size,
+                embedder=embedder,
             )
             hyper = getattr(model, "hyperparameters", dict)()
             candidate = Candidate(name, metrics, artifact, "npz", hyper)
@@ -258,7 +322,9 @@ class ImageKind:
         tracker.update(80, "image+title model measured", force=True)
         baselines = {}
         for baseline in (MajorityClass(), TitleOnly(seed=context.seed)):
-            baselines[baseline.name], _ = measured(baseline.name, baseline)
+            baselines[baseline.name], _ = measured(
+                baseline.name, baseline, embedder=network
+            )
         tracker.update(100, "done", force=True)
         return TrainingOutcome(
             model=model,
@@ -292,9 +358,15 @@ class ImageKind:
     def load(self, algorithm: str, artifact: bytes) -> ServedClassifier:
         with np.load(io.BytesIO(artifact), allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-        model = classifier_classes()[str(arrays["model_class"])].from_bytes(
+        classes = classifier_classes()
+        model = classes[str(arrays["model_class"])].from_bytes(
             arrays["model"].tobytes()
         )
+        embedder = None
+        if "embedder" in arrays:
+            embedder = classes["ProductClassifier"].from_bytes(
+                arrays["embedder"].tobytes()
+            )
         return ServedClassifier(
             algorithm=algorithm,
             model=model,
@@ -302,21 +374,36 @@ class ImageKind:
             thresholds=arrays["thresholds"],
             image_size=int(json.loads(str(arrays["meta"]))["image_size"]),
             uses_image=getattr(model, "use_image", False),
+            embedder=embedder,
         )
 
     def inference_keys(self) -> list[int]:
-        """Products with a picture whose category no person set."""
+        """Products with a picture: all are embedded, those a person filed are not
+        classified."""
         return list(
-            Product.objects.exclude(person_set_category())
-            .annotate(image_name=first_image_path())
+            Product.objects.annotate(image_name=first_image_path())
             .filter(image_name__isnull=False)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
 
     def infer_chunk(self, *, model: ServedClassifier, keys: list, batch_id: int) -> int:
+        """Classify the chunk's products whose category no person set; embed all."""
         version = ServedBatch.objects.get(pk=batch_id).model_version
-        return model.classify(Product.objects.filter(pk__in=keys), version=version)
+        products = list(Product.objects.filter(pk__in=keys).order_by("pk"))
+        filed = [p for p in products if is_person_set(p)]
+        classified = model.classify(
+            [p for p in products if not is_person_set(p)], version=version
+        )
+        return classified + model.embed_products(filed, version=version)
+
+    def on_activated(self, batch_id: int, previous_batch_id: int | None) -> None:
+        """Recompute every "visually similar" list from the batch's embeddings."""
+        version = ServedBatch.objects.get(pk=batch_id).model_version
+        image_embeddings_prune()
+        if ProductImageEmbedding.objects.filter(model_version=version).exists():
+            visually_similar_refresh(version=version)
 
     def delete_batch_rows(self, batch_ids: list[int]) -> None:
-        """Nothing to drop: predictions live on the products and their decisions."""
+        """Nothing to drop: predictions live on the products and their decisions, and
+        embeddings and visually similar lists are replaced per product."""

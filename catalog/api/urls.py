@@ -11,6 +11,11 @@ urlpatterns = [
         views.ProductDetailView.as_view(),
         name="api-product-detail",
     ),
+    path(
+        "products/<str:sku>/visually-similar/",
+        views.VisuallySimilarProductsView.as_view(),
+        name="api-product-visually-similar",
+    ),
     # Both with and without the trailing slash: a POST cannot be redirected to it.
     re_path(
         r"^products/(?P<sku>[^/]+)/category/accept/?$",

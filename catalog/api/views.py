@@ -14,7 +14,14 @@ from rest_framework.views import APIView
 from catalog.categorisation import review_accept, review_override
 from catalog.filters import ProductFilter
 from catalog.models import Product
-from catalog.selectors import category_list, category_tree, product_catalogue
+from catalog.selectors import (
+    category_list,
+    category_tree,
+    product_catalogue,
+    visually_similar_products,
+)
+from recommender.api.lists import ProductListView as ServedProductListView
+from recommender.api.lists import ServedItemSerializer
 
 from .serializers import (
     CategoryNodeSerializer,
@@ -223,3 +230,23 @@ class ProductCategoryOverrideView(CategoryReviewView):
                 product=product, category=category, user=request.user
             ),
         )
+
+
+class VisuallySimilarProductsView(ServedProductListView):
+    """Products whose pictures look like this one's, from the image model."""
+
+    select = staticmethod(visually_similar_products)
+
+    @extend_schema(
+        tags=["catalogue"],
+        summary="Visually similar products",
+        description="Public. Up to 20 products nearest to this one by the image "
+        "model's picture embeddings (cosine as the score). Inactive, out-of-stock "
+        "and excluded products are left out; ranks stay contiguous. Empty until "
+        "the product's picture has been read by an image model. 404 for an "
+        "unknown or inactive SKU.",
+        parameters=[SKU],
+        responses=ServedItemSerializer(many=True),
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        return super().get(request, sku)

@@ -7,7 +7,8 @@ concatenated and classified with a class-weighted cross-entropy, plus auxiliary 
 on the image alone and the title alone. While training, whole titles are hidden at
 random, so the photo still classifies a product whose title says nothing (a SKU, a
 typo, another language). The learning rate follows a cosine decay; confidences are
-temperature-scaled on validation data.
+temperature-scaled on validation data. The image branch's output, L2-normalised, is
+the product's image embedding ("visually similar" lists, the recommender's cold start).
 """
 
 import io
@@ -26,10 +27,12 @@ from mlops.ml.progress import Progress
 from mlops.ml.training import fit_with_early_stopping
 
 from .calibration import apply_temperature, fit_temperature
+from .similarity import unit_rows
 
 PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~']")
 NO_WORDS = "<no title words>"  # stands in for an empty vocabulary
 PREDICT_BATCH = 512
+EMBEDDING = "image_embedding"  # the image branch's output layer
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class ProductClassifier:
         self.epochs_run = 0
         self.training_seconds = 0.0
         self._model: keras.Model | None = None
+        self._encoder: keras.Model | None = None  # image in, embedding out
+        self._with_embedding: keras.Model | None = None  # every head and embedding
 
     # Training ---------------------------------------------------------------------
 
@@ -135,6 +140,7 @@ class ProductClassifier:
         )
         steps = -(-len(train[2]) // self.config.batch_size) * self.config.epochs
         self._model = self._build(decay_steps=steps)
+        self._encoder = self._with_embedding = None
         self._report(0.0, "model built")
         result = fit_with_early_stopping(
             self._model,
@@ -192,7 +198,20 @@ class ProductClassifier:
         A product whose title has no word the model knows (a SKU, say) is
         classified by the image head, trained on the photo alone.
         """
-        outputs = self._outputs(images, titles)
+        return self._calibrated(self._outputs(images, titles), titles)
+
+    def predict_with_embeddings(self, images, titles) -> tuple[np.ndarray, np.ndarray]:
+        """Return calibrated probabilities and the images' embeddings, in one pass.
+
+        The embeddings are those of `embed`: L2-normalised, [n, embedding_dim].
+        """
+        if not self.use_image:
+            raise ValueError("This classifier does not read images.")
+        outputs = dict(self._outputs(images, titles, with_embedding=True))
+        embeddings = unit_rows(outputs.pop(EMBEDDING))
+        return self._calibrated(outputs, titles), embeddings
+
+    def _calibrated(self, outputs: dict, titles) -> np.ndarray:
         proba = apply_temperature(outputs["logits"], self.temperature)
         if "image_logits" in outputs:
             vocabulary = set(self.vocabulary)
@@ -204,27 +223,53 @@ class ProductClassifier:
         return proba
 
     def embed(self, images) -> np.ndarray:
-        """Return L2-normalised image embeddings, [n, embedding_dim]."""
+        """Return L2-normalised image embeddings, [n, embedding_dim].
+
+        The embedding is the image branch's pooled features projected to
+        `config.embedding_dim`, before they meet the title.
+        """
         if not self.use_image:
             raise ValueError("This classifier does not read images.")
-        encoder = keras.Model(
-            self._model.get_layer("image").output,
-            self._model.get_layer("image_embedding").output,
-        )
-        vectors = encoder.predict(
-            np.asarray(images), batch_size=PREDICT_BATCH, verbose=0
-        )
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
-
-    def _outputs(self, images, titles) -> dict[str, np.ndarray]:
-        """Return the logits of every head of the network, by output name."""
         if self._model is None:
             raise ValueError("The classifier has not been trained.")
+        images = np.asarray(images, dtype=np.uint8)
+        if len(images) == 0:
+            return np.zeros((0, self.config.embedding_dim), dtype=np.float32)
+        if self._encoder is None:
+            self._encoder = keras.Model(
+                self._model.get_layer("image").output,
+                self._model.get_layer(EMBEDDING).output,
+            )
+        vectors = self._encoder.predict(images, batch_size=PREDICT_BATCH, verbose=0)
+        return unit_rows(vectors)
+
+    def _outputs(
+        self, images, titles, *, with_embedding: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Return the logits of every head of the network, by output name.
+
+        With `with_embedding`, the image embedding (not normalised) comes too.
+        """
+        if self._model is None:
+            raise ValueError("The classifier has not been trained.")
+        model = self._model
+        if with_embedding:
+            if self._with_embedding is None:
+                self._with_embedding = keras.Model(
+                    self._model.input,
+                    {
+                        **self._model.output,
+                        EMBEDDING: self._model.get_layer(EMBEDDING).output,
+                    },
+                )
+            model = self._with_embedding
         n = len(images) if images is not None else len(titles)
         if n == 0:
-            return {name: np.zeros((0, self.n_classes)) for name in self._model.output}
-        return self._model.predict(
+            empty = {name: np.zeros((0, self.n_classes)) for name in self._model.output}
+            if with_embedding:
+                empty[EMBEDDING] = np.zeros((0, self.config.embedding_dim))
+            return empty
+        return model.predict(
             self._inputs(images, titles), batch_size=PREDICT_BATCH, verbose=0
         )
 
@@ -392,7 +437,7 @@ def image_branch(image, c: ClassifierConfig, seed: int):
         x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
         x = layers.Add()([x, shortcut])
     x = layers.GlobalAveragePooling2D()(x)
-    return layers.Dense(c.embedding_dim, name="image_embedding")(x)
+    return layers.Dense(c.embedding_dim, name=EMBEDDING)(x)
 
 
 def title_branch(title, vocabulary, c: ClassifierConfig, seed: int, hide_titles: bool):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.models import Product
+from catalog.models import Product, ProductImageEmbedding, VisuallySimilarProduct
 from catalog.services import product_image_add
+from catalog.tasks import classify_products
 from mlops.models import ModelVersion, Run
 from mlops.runs import run_request
 from tests.catalog.ml.synthetic import products as synthetic_products
@@ -89,6 +90,28 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     assert filed >= len(unlabelled) // 2
     # a person's category is never overwritten
     assert Product.objects.filter(category_source="operator").count() == 90
+
+    # Every picture is embedded, a person's products' too, and listed by its looks.
+    embedded = ProductImageEmbedding.objects.filter(model_version=champion)
+    assert embedded.count() == 102
+    class_of = {
+        p.pk: p.category_id for p in Product.objects.filter(category__isnull=False)
+    }
+    class_of |= {product.pk: truth.pk for product, truth in unlabelled}
+    firsts = VisuallySimilarProduct.objects.filter(rank=1)
+    assert firsts.count() == 102
+    assert VisuallySimilarProduct.objects.filter(product=unlabelled[0][0]).count() == 20
+    alike = np.mean([class_of[r.product_id] == class_of[r.similar_id] for r in firsts])
+    assert alike >= 0.8  # shapes of one colour per class: pictures tell them apart
+
+    # An uploaded product filed by a person is embedded and listed at once.
+    images, titles, labels = synthetic_products(1, seed=9)
+    shirt = Product.objects.filter(category__isnull=False).first().category
+    added = ProductFactory(sku="IMG-NEW", category=shirt, category_source="operator")
+    product_image_add(product=added, raw=png(images[0]))
+    assert classify_products.delay([added.pk]).get() == 0  # a person filed it
+    assert ProductImageEmbedding.objects.get(product=added).model_version == champion
+    assert VisuallySimilarProduct.objects.filter(product=added).count() == 20
 
 
 def test_training_without_labelled_pictures_is_refused(db):

@@ -76,6 +76,18 @@ def test_embeddings_are_unit_vectors_closer_within_a_class(trained):
     assert cosine[same].mean() > cosine[~same].mean() + 0.2
 
 
+def test_one_pass_gives_the_same_probabilities_and_embeddings(trained):
+    model, _ = trained
+    images, titles, _ = products(20, seed=6)
+    proba, vectors = model.predict_with_embeddings(images, titles)
+    assert np.allclose(proba, model.predict_proba(images, titles), atol=1e-5)
+    assert np.allclose(vectors, model.embed(images), atol=1e-5)
+    loaded = ProductClassifier.from_bytes(model.to_bytes())
+    assert np.allclose(loaded.embed(images), vectors, atol=1e-5)
+    empty_proba, empty = model.predict_with_embeddings(images[:0], [])
+    assert empty_proba.shape == (0, 3) and empty.shape == (0, TINY.embedding_dim)
+
+
 def test_title_only_model_reads_words():
     _, titles, labels = products(200)
     model = ProductClassifier(TINY, use_image=False).fit(None, titles, labels, 3)
