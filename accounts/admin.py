@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from ecomsite.admin_tools import (
@@ -53,6 +54,49 @@ class CurrentSegmentFilter(admin.SimpleListFilter):
             batch_id=active_segments_batch_id(), rfm_segment=self.value()
         )
         return queryset.filter(pk__in=members.values("customer_id"))
+
+
+def segment_profile_html(row: CustomerSegment) -> str:
+    """Return a served customer profile: segment, RFM table and category affinities."""
+    risk = "—" if row.churn_risk is None else f"{row.churn_risk:.0%}"
+    recency = "—" if row.recency_days is None else f"{row.recency_days} days ago"
+    rfm = format_html(
+        '<table class="customer-rfm"><caption>RFM (scores 1 to 5, 5 best)</caption>'
+        '<thead><tr><th scope="col">Measure</th><th scope="col">Value</th>'
+        '<th scope="col">Score</th></tr></thead><tbody>'
+        '<tr><th scope="row">Recency</th><td>last purchase {}</td><td>{}</td></tr>'
+        '<tr><th scope="row">Frequency</th><td>{} orders</td><td>{}</td></tr>'
+        '<tr><th scope="row">Monetary</th><td>{} spent</td><td>{}</td></tr>'
+        "</tbody></table>",
+        recency,
+        row.r_score,
+        row.frequency,
+        row.f_score,
+        row.monetary,
+        row.m_score,
+    )
+    affinities = format_html_join(
+        "",
+        '<li>{} ({}) <meter min="0" max="1" value="{}" aria-hidden="true"></meter>'
+        "</li>",
+        (
+            (a["name"], f"{a['share']:.0%}", f"{a['share']:.3f}")
+            for a in row.category_affinities
+        ),
+    )
+    return format_html(
+        "<p><strong>{}</strong> · RFM {}{}{} · churn risk {} · {} · {}</p>{}"
+        "<p>Category affinities (share of what they bought):</p>{}",
+        row.get_rfm_segment_display(),
+        row.r_score,
+        row.f_score,
+        row.m_score,
+        risk,
+        row.cluster_label or "no cluster",
+        row.price_band or "no price band",
+        rfm,
+        format_html("<ol>{}</ol>", affinities) if affinities else "—",
+    )
 
 
 class CustomerProfileInline(admin.StackedInline):
@@ -145,40 +189,33 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
 
     @admin.display(description="Profile")
     def behaviour(self, user):
-        """The customer's segment, RFM, churn risk, top categories and "for you"."""
+        """The customer's segment, RFM, churn risk, category affinities and "for you"."""
         row = customer_segment(user)
         if row is None:
             profile = format_html("<p>{}</p>", "No segment served yet.")
         else:
-            risk = "—" if row.churn_risk is None else f"{row.churn_risk:.0%}"
-            categories = ", ".join(
-                f"{a['name']} ({a['share']:.0%})" for a in row.category_affinities
-            )
-            profile = format_html(
-                "<p><strong>{}</strong> · RFM {}{}{} (last purchase {} days ago, "
-                "{} orders, {} spent) · churn risk {} · {} · {}</p>"
-                "<p>Top categories: {}</p>",
-                row.get_rfm_segment_display(),
-                row.r_score,
-                row.f_score,
-                row.m_score,
-                "—" if row.recency_days is None else row.recency_days,
-                row.frequency,
-                row.monetary,
-                risk,
-                row.cluster_label or "no cluster",
-                row.price_band or "no price band",
-                categories or "—",
-            )
+            profile = segment_profile_html(row)
         items = recommendations_for(user, limit=10)
         if not items:
             return profile + format_html("<p>{}</p>", "No recommendations served.")
         rows = format_html_join(
             "",
-            "<li>{} {} — {}</li>",
-            ((item.product.sku, item.product.name, item.reason) for item in items),
+            '<li><a href="{}">{}</a> {} — {}</li>',
+            (
+                (
+                    reverse("admin:catalog_product_change", args=[item.product.pk]),
+                    item.product.sku,
+                    item.product.name,
+                    item.reason or "no reason given",
+                )
+                for item in items
+            ),
         )
-        return profile + format_html("<p>For you:</p><ol>{}</ol>", rows)
+        return profile + format_html(
+            '<h3 id="for-you">For you (recommendations and why)</h3>'
+            '<ol aria-labelledby="for-you">{}</ol>',
+            rows,
+        )
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, user):

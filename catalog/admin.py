@@ -19,7 +19,10 @@ from ecomsite.admin_tools import (
     selected_object_filter,
     thumbnail_html,
 )
-from forecasting.views import forecast_display
+from forecasting.display import forecast_display
+from mlops.admin import can_start_runs
+from mlops.models import ModelKind
+from mlops.selectors import active_batches
 from recommender.selectors import bought_together, serving_rules, similar_products
 
 from .admin_forms import ProductImageForm, RecentRowsFormSet
@@ -40,9 +43,16 @@ from .models import (
     ProductImage,
     StockMovement,
 )
-from .selectors import category_leaves
+from .selectors import category_leaves, visually_similar_products
 from .services import product_set_price
 
+# The model kinds whose served results a product page shows.
+PRODUCT_MODEL_KINDS = [
+    ModelKind.DEMAND,
+    ModelKind.PRICE,
+    ModelKind.IMAGE,
+    ModelKind.RECOMMENDER,
+]
 SERVED_LIST_NOTE = (
     "As customers see it, from the active served batch: inactive, out-of-stock and "
     "excluded products are left out and ranks renumbered."
@@ -71,6 +81,34 @@ def served_list_html(items) -> str:
         '<th>Reason</th></tr></thead><tbody>{}</tbody></table><p class="help">{}</p>',
         rows,
         SERVED_LIST_NOTE,
+    )
+
+
+def visually_similar_html(items) -> str:
+    """Return a "visually similar" list as a table: rank, thumbnail, product, score."""
+    if not items:
+        return format_html(
+            "<p>{}</p>", "No visually similar products: no image embedding yet."
+        )
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                item.rank,
+                thumbnail_html(media_url(item.image_name), item.product.name),
+                product_link(item.product),
+                f"{item.score:.3f}",
+            )
+            for item in items
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>Rank</th><th>Image</th><th>Product</th>"
+        '<th>Cosine</th></tr></thead><tbody>{}</tbody></table><p class="help">{}</p>',
+        rows,
+        "Nearest by the image model's picture embeddings. Inactive, out-of-stock "
+        "and excluded products are left out and ranks renumbered.",
     )
 
 
@@ -321,6 +359,7 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
         "stock_status",
         "similar_list",
         "bought_together_list",
+        "visually_similar_list",
         "created_at",
         "updated_at",
         *AUTO_CATEGORY_FIELDS,
@@ -359,7 +398,14 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
     ]
     recommendation_fieldset = (
         "Recommendations",
-        {"fields": ["similar_list", "bought_together_list"], "classes": ["collapse"]},
+        {
+            "fields": [
+                "similar_list",
+                "bought_together_list",
+                "visually_similar_list",
+            ],
+            "classes": ["collapse"],
+        },
     )
     forecast_fieldset = (
         "Forecast",
@@ -407,6 +453,12 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
             links["record_stock_movement_url"] = reverse(
                 "admin:catalog_product_stock_movement", args=[quote(pk)]
             )
+        if can_start_runs(request.user):  # retrain or re-run the models it is served
+            served = active_batches()
+            links["product_model_kinds"] = [
+                (kind, ModelKind(kind).label, served.get(kind))
+                for kind in PRODUCT_MODEL_KINDS
+            ]
         return super().change_view(
             request, object_id, form_url, {**links, **(extra_context or {})}
         )
@@ -460,6 +512,12 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
     def bought_together_list(self, product):
         return served_list_html(
             bought_together(product, rules=self._serving_rules(product))
+        )
+
+    @admin.display(description="Visually similar")
+    def visually_similar_list(self, product):
+        return visually_similar_html(
+            visually_similar_products(product, rules=self._serving_rules(product))
         )
 
     @staticmethod

@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from mlops.dashboard.views import admin_index
+
 urlpatterns = [
+    # The admin index with the dashboard; every other admin page is the site's own.
+    path("admin/", admin.site.admin_view(admin_index), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("forecasts/", include("forecasting.urls")),
     path("", include("storefront.urls")),

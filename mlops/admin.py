@@ -3,21 +3,42 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from .models import InferenceChunk, ModelVersion, RegistryEvent, Run, ServedBatch
+from .models import (
+    InferenceChunk,
+    ModelKind,
+    ModelVersion,
+    RegistryEvent,
+    Run,
+    ServedBatch,
+)
 from .registry import RegistryError, version_promote, version_rollback
 from .runs import run_request
+from .selectors import best_baseline as version_best_baseline
+from .selectors import primary_metric as version_primary_metric
+from .selectors import run_progress
+
+PROGRESS_IDS_LIMIT = 100
 
 
 def progress_bar(run: Run) -> str:
+    """Return a run's <progress> with a text label; run_progress.js keeps it live."""
     label = f"{run.progress:.0f}%"
     return format_html(
-        '<progress value="{}" max="100" aria-label="{} progress {}">{}</progress> '
-        "<span>{} · {}</span>",
+        '<span class="run-progress" data-run-id="{}" data-finished="{}" '
+        'data-url="{}"><progress value="{}" max="100" aria-label="{} progress {}">'
+        '{}</progress> <span class="run-progress-label" aria-live="polite">'
+        "{} · {}</span></span>",
+        run.pk,
+        "true" if run.is_finished else "false",
+        reverse("admin:mlops_run_progress"),
         f"{run.progress:.1f}",
         run,
         label,
@@ -25,6 +46,11 @@ def progress_bar(run: Run) -> str:
         label,
         run.get_state_display(),
     )
+
+
+def can_start_runs(user) -> bool:
+    """Whether a user may queue training or inference runs from the admin."""
+    return user.has_perm("mlops.add_run") or user.has_perm("mlops.change_run")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -75,6 +101,61 @@ class RunAdmin(ReadOnlyAdmin):
     ]
     date_hierarchy = "created_at"
     actions = ["retry_runs"]
+
+    class Media:
+        css = {"all": ["mlops/dashboard.css"]}
+        js = ["mlops/run_progress.js"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("progress/", view(self.progress_view), name="mlops_run_progress"),
+            path("start/", view(self.start_view), name="mlops_run_start"),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request):
+        """Return the progress of the runs in `?ids=1,2,3` as JSON (polled by pages)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [
+            int(part)
+            for part in request.GET.get("ids", "").split(",")[:PROGRESS_IDS_LIMIT]
+            if part.strip().isdigit()
+        ]
+        runs = Run.objects.filter(pk__in=ids).order_by("pk")
+        return JsonResponse({"runs": [run_progress(run) for run in runs]})
+
+    def start_view(self, request):
+        """Queue a training or inference run of a kind (POST `kind`, `type`, `next`)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not can_start_runs(request.user):
+            raise PermissionDenied
+        kind, run_type = request.POST.get("kind"), request.POST.get("type")
+        if kind not in ModelKind.values or run_type not in Run.Type.values:
+            messages.error(request, "Choose a model kind and a run type.")
+            return redirect("admin:index")
+        with transaction.atomic():  # the task is queued once the run is committed
+            run = run_request(kind=kind, type=run_type, user=request.user)
+        url = reverse("admin:mlops_run_change", args=[run.pk])
+        messages.success(
+            request,
+            format_html(
+                'Queued <a href="{}">{}</a> of {}.',
+                url,
+                f"{run.get_type_display().lower()} run #{run.pk}",
+                ModelKind(kind).label.lower(),
+            ),
+        )
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            target,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        ):
+            target = url
+        return redirect(target)
 
     @admin.display(description="Progress", ordering="progress")
     def progress_display(self, run: Run) -> str:
@@ -156,33 +237,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     inlines = [RegistryEventInline]
     change_form_template = "admin/mlops/modelversion/change_form.html"
 
-    def _primary(self, version):
-        from .kinds import KindNotAvailable, get_kind
-
-        try:
-            return get_kind(version.kind).primary_metric
-        except KindNotAvailable:
-            return next(iter(version.metrics), None)
-
     @admin.display(description="Primary metric")
     def primary_metric(self, version: ModelVersion) -> str:
-        metric = self._primary(version)
-        value = version.metrics.get(metric)
+        metric, value = version_primary_metric(version.kind, version.metrics)
         return "—" if value is None else f"{metric} {value:.4f}"
 
     @admin.display(description="Best baseline")
     def best_baseline(self, version: ModelVersion) -> str:
-        metric = self._primary(version)
-        values = [
-            (m.get(metric), n) for n, m in version.baselines.items() if metric in m
-        ]
-        if not values:
-            return "—"
-        from .kinds import get_kind
-
-        higher = get_kind(version.kind).higher_is_better
-        value, name = (max if higher else min)(values)
-        return f"{name} {value:.4f}"
+        best = version_best_baseline(version)
+        return "—" if best is None else f"{best[0]} {best[1]:.4f}"
 
     @admin.display(description="Held-out metrics (model vs baselines)")
     def metrics_table(self, version: ModelVersion) -> str:
