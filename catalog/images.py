@@ -97,6 +97,9 @@ def check_image(
 def _to_rgb(image: Image.Image) -> Image.Image:
     if getattr(image, "is_animated", False):
         image.seek(0)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):
+        # 16-bit greys (PNG): scale to 8 bits; converting directly clips them white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
     if image.mode in ("RGBA", "LA") or (
         image.mode == "P" and "transparency" in image.info
     ):

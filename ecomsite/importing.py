@@ -256,6 +256,13 @@ class CsvRows:
                         f"found {len(values)}",
                     )
                     continue
+                if any("\x00" in value for value in values):
+                    # PostgreSQL cannot store NUL, and paths cannot contain it.
+                    pairs = zip(columns, values, strict=True)
+                    name = next(n for n, v in pairs if "\x00" in v)
+                    error = f"{name}: contains a NUL character; expected plain text"
+                    yield (start, values, error)
+                    continue
                 yield Row(start, dict(zip(columns, values, strict=True)))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ImportFileError(

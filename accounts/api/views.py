@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -93,18 +93,26 @@ class TokenRevokeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class CanEraseCustomers(BasePermission):
+    """Staff who may delete accounts: erasure deletes one for good."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_staff and user.has_perm("accounts.delete_user"))
+
+
 class CustomerEraseView(APIView):
     """Erase a customer on request (right to erasure), for staff."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanEraseCustomers]
 
     @extend_schema(
         tags=["account"],
         summary="Erase a customer (staff)",
-        description="Staff only. Deletes the customer's events, served lists, token, "
-        "profile and account; their orders stay, anonymised, with their totals; a "
-        "tombstone of keyed hashes keeps imports and training from bringing them "
-        "back. 404 for an unknown id; 400 for a staff account.",
+        description="Staff who may delete users. Deletes the customer's events, "
+        "served lists, token, profile and account; their orders stay, anonymised, "
+        "with their totals; a tombstone of keyed hashes keeps imports and training "
+        "from bringing them back. 404 for an unknown id; 400 for a staff account.",
         request=None,
         responses={204: None},
     )

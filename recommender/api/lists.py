@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -88,10 +88,20 @@ class MyRecommendationsView(APIView):
         return served_list_response(request, recommendations_for(request.user))
 
 
+class CanViewRecommendations(BasePermission):
+    """Staff who may view served recommendations: they reveal a customer's tastes."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user and user.is_staff and user.has_perm("recommender.view_recommendation")
+        )
+
+
 class CustomerRecommendationsView(APIView):
     """A customer's "recommended for you" list, for staff."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewRecommendations]
 
     @extend_schema(
         tags=["recommendations"],

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,17 @@ SEGMENT = OpenApiParameter(
     OpenApiParameter.PATH,
     description="Named RFM segment: " + ", ".join(CustomerSegment.Rfm.values) + ".",
 )
+
+
+class CanViewSegments(BasePermission):
+    """Staff who may view customer segments: they name customers and their habits."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(
+            user and user.is_staff and user.has_perm("recommender.view_customersegment")
+        )
+
 
 # --- Serializers -------------------------------------------------------------------
 
@@ -94,7 +105,7 @@ def _segment_or_404(segment: str) -> str:
 class SegmentOverviewView(APIView):
     """Size, revenue share, churn risk and top categories of each named segment."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSegments]
 
     @extend_schema(tags=["segments"], responses=SegmentSummarySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -104,7 +115,7 @@ class SegmentOverviewView(APIView):
 class SegmentCustomersView(generics.ListAPIView):
     """A segment's customers, riskiest first (paginated)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSegments]
     serializer_class = CustomerSegmentSerializer
     filter_backends: list = []
 
@@ -119,7 +130,7 @@ class SegmentCustomersView(generics.ListAPIView):
 class SegmentExportView(APIView):
     """A segment's customers as CSV for a marketing campaign."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSegments]
 
     @extend_schema(
         tags=["segments"],
@@ -140,7 +151,7 @@ class SegmentExportView(APIView):
 class CustomerSegmentView(APIView):
     """One customer's current segment, RFM, cluster, churn risk and affinities."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSegments]
 
     @extend_schema(
         tags=["segments"],
