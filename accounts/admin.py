@@ -1,6 +1,7 @@
 """Admin of people: staff and customers, with their profile and order counts."""
 
 from django.contrib import admin
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -250,3 +251,46 @@ class CustomerProfileAdmin(admin.ModelAdmin):
     @admin.display(description="Customer", ordering="user__username")
     def customer(self, profile):
         return admin_link(profile.user)
+
+
+@admin.register(LogEntry)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Who changed what in the admin, and when: read-only, for superusers."""
+
+    list_display = ["action_time", "user", "action", "object_type", "object_link"]
+    list_filter = ["action_flag", "content_type", "action_time"]
+    search_fields = ["object_repr", "change_message", "user__username"]
+    date_hierarchy = "action_time"
+    list_select_related = ["user", "content_type"]
+    fields = list_display + ["change_message"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Action", ordering="action_flag")
+    def action(self, entry: LogEntry) -> str:
+        return {ADDITION: "Added", CHANGE: "Changed", DELETION: "Deleted"}.get(
+            entry.action_flag, "?"
+        )
+
+    @admin.display(description="Type", ordering="content_type__model")
+    def object_type(self, entry: LogEntry) -> str:
+        return entry.content_type.name if entry.content_type else "—"
+
+    @admin.display(description="Object")
+    def object_link(self, entry: LogEntry) -> str:
+        if entry.action_flag == DELETION or not entry.get_admin_url():
+            return entry.object_repr
+        return format_html(
+            '<a href="{}">{}</a>', entry.get_admin_url(), entry.object_repr
+        )

@@ -337,6 +337,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.WARNING)
             else:
+                self.log_change(request, order, f"{done.capitalize()}.")
                 count += 1
         if count:
             self.message_user(request, f"{count} purchase order(s) {done}.")

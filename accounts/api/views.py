@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -20,6 +20,7 @@ from accounts.services import (
     token_obtain,
     token_revoke,
 )
+from ecomsite.permissions import staff_with
 
 from .serializers import MeSerializer, MeUpdateInputSerializer, TokenSerializer
 from .throttles import SignInThrottle
@@ -93,12 +94,10 @@ class TokenRevokeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CanEraseCustomers(BasePermission):
-    """Staff who may delete accounts: erasure deletes one for good."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_staff and user.has_perm("accounts.delete_user"))
+CanEraseCustomers = staff_with(
+    "accounts.delete_user",
+    "Staff who may delete accounts: erasure deletes one for good.",
+)
 
 
 class CustomerEraseView(APIView):

@@ -4,12 +4,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Product
+from ecomsite.permissions import staff_with
 from forecasting.selectors import product_forecast, what_if
 
 from .serializers import (
@@ -19,12 +19,15 @@ from .serializers import (
 )
 
 SKU = OpenApiParameter("sku", OpenApiTypes.STR, OpenApiParameter.PATH)
+CanViewForecasts = staff_with(
+    "forecasting.view_forecastpoint", "Staff who may view the served forecasts."
+)
 
 
 class ProductForecastView(APIView):
     """A product's served demand and price forecasts and projected stock."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewForecasts]
 
     @extend_schema(
         tags=["forecasts"],
@@ -44,7 +47,7 @@ class ProductForecastView(APIView):
 class WhatIfView(APIView):
     """Expected units, revenue and margin of a product at a price over some days."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewForecasts]
 
     @extend_schema(
         tags=["forecasts"],

@@ -5,12 +5,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Product, ProductImage
+from ecomsite.permissions import staff_with
 from recommender.selectors import (
     ServedItem,
     bought_together,
@@ -88,14 +89,10 @@ class MyRecommendationsView(APIView):
         return served_list_response(request, recommendations_for(request.user))
 
 
-class CanViewRecommendations(BasePermission):
-    """Staff who may view served recommendations: they reveal a customer's tastes."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_staff and user.has_perm("recommender.view_recommendation")
-        )
+CanViewRecommendations = staff_with(
+    "recommender.view_recommendation",
+    "Staff who may view served recommendations: they reveal a customer's tastes.",
+)
 
 
 class CustomerRecommendationsView(APIView):

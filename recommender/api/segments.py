@@ -6,11 +6,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecomsite.permissions import staff_with
 from recommender.admin_segments import csv_response
 from recommender.models import CustomerSegment
 from recommender.segments import (
@@ -28,14 +28,10 @@ SEGMENT = OpenApiParameter(
 )
 
 
-class CanViewSegments(BasePermission):
-    """Staff who may view customer segments: they name customers and their habits."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_staff and user.has_perm("recommender.view_customersegment")
-        )
+CanViewSegments = staff_with(
+    "recommender.view_customersegment",
+    "Staff who may view customer segments: they name customers and their habits.",
+)
 
 
 # --- Serializers -------------------------------------------------------------------

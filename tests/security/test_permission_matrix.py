@@ -29,7 +29,7 @@ from tests.factories import (
 
 ROLES = ("anonymous", "customer_a", "customer_b", "staff")
 API_PREFIX = "api/v1/"
-NOT_ROUTES = {"api-not-found", "api-nul-not-found"}  # JSON 404s, no views
+NOT_ROUTES = {"api-not-found"}  # a JSON 404, no view
 
 
 @dataclass(frozen=True)
@@ -352,9 +352,6 @@ def test_staff_need_the_model_permission(name, kwargs, codename, granted, world)
     assert status_as(type(clerk).objects.get(pk=clerk.pk)) == granted
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the forecast API asks only is_staff, no model permission"
-)
 @pytest.mark.parametrize("name", ["api-product-forecast", "api-product-what-if"])
 def test_forecast_api_needs_a_permission(name, world):
     clerk = StaffFactory(is_superuser=False)
