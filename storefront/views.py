@@ -8,7 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from catalog.selectors import product_catalogue, product_list
+from catalog.selectors import (
+    product_catalogue,
+    product_list,
+    visually_similar_products,
+)
 from catalog.services import InsufficientStock
 from orders.selectors import order_history_for
 from recommender.selectors import (
@@ -89,6 +93,9 @@ def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
         "image": next(iter(product.images.all()), None),
         "similar": similar_products(product, limit=LIST_LENGTH, rules=rules),
         "bought_together": bought_together(product, limit=LIST_LENGTH, rules=rules),
+        "looks_alike": visually_similar_products(
+            product, limit=LIST_LENGTH, rules=rules
+        ),
         "trail": categories_for(request).trail(product.category_id),
         "form": AddToBasketForm(initial={"sku": product.sku, "quantity": 1}),
         "in_basket": Basket(request.session).quantity_of(product.pk),

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from catalog.categorisation import CategoryPrediction, apply_predictions_bulk
-from catalog.models import Category, Product
+from catalog.models import Category, Product, VisuallySimilarProduct
 from mlops.models import ModelVersion
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -49,3 +49,18 @@ def queued_product(
     )
     product.refresh_from_db()
     return product
+
+
+def look_alike(product: Product, others: list[Product]) -> None:
+    """Serve `others` as the products whose pictures look like `product`'s."""
+    version = ModelVersion.objects.filter(kind="image").first() or image_version()
+    VisuallySimilarProduct.objects.bulk_create(
+        VisuallySimilarProduct(
+            product=product,
+            rank=rank,
+            similar=other,
+            score=1.0 - rank / 100,
+            model_version=version,
+        )
+        for rank, other in enumerate(others, start=1)
+    )

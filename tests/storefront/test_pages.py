@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from recommender.models import BehaviourEvent, ProductRecommendation, Recommendation
 from tests.admin_support import count_queries
+from tests.catalog.categorisation_support import look_alike
 from tests.factories import ProductFactory
 from tests.recommender.serving_support import serve_for, serve_list
 from tests.storefront.shop_support import make_shop, sell
@@ -67,6 +68,15 @@ def test_product_page_shows_the_product_and_its_lists(client, mug):
     assert "You may also like" in html and "Green mug" in html
     assert "Bought together" in html and "Teapot" in html
     assert "Retired mug" not in html
+
+
+def test_product_page_shows_what_looks_alike(client, mug):
+    twin = ProductFactory(name="Blue cup", stock_tracked=False)
+    look_alike(mug, [twin])
+
+    html = client.get("/products/MUG-1/").content.decode()
+
+    assert "Looks alike" in html and "Blue cup" in html
 
 
 def test_unknown_and_inactive_products_are_not_found(client, mug):

@@ -3,10 +3,12 @@
 import pytest
 from django.core.cache import cache
 
+from catalog.models import VisuallySimilarProduct
 from catalog.services import product_image_add
 from orders.services import CartLine, order_place
 from recommender.models import ProductRecommendation, Recommendation
 from tests.admin_support import count_queries, png_bytes
+from tests.catalog.categorisation_support import look_alike
 from tests.factories import CategoryFactory, ProductFactory
 from tests.recommender.serving_support import serve_for, serve_list
 
@@ -18,7 +20,7 @@ LIMITS = {
     "home": 5,
     "category": 5,
     "category_by_price": 5,
-    "product": 9,
+    "product": 10,
     "for_you": 5,
     "basket": 4,
     "checkout": 4,
@@ -50,9 +52,11 @@ def test_pages_run_as_many_queries_with_many_rows_as_with_few(
     def measure(products) -> dict[str, int]:
         Recommendation.objects.all().delete()
         ProductRecommendation.objects.all().delete()
+        VisuallySimilarProduct.objects.all().delete()
         serve_for(customer, products)
         serve_list(main, products, "similar")
         serve_list(main, products, "bought_together")
+        look_alike(main, products)
         session = client.session
         session["basket"] = {str(p.pk): 1 for p in products}
         session.save()
