@@ -61,6 +61,12 @@ BENCHES = [
     ),
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
     (
+        "product pages",
+        "bench_product_pages.py",
+        "postgres",
+        ["--products", scale(50_000, 5_000), "--lines", scale(200_000, 20_000)],
+    ),
+    (
         "faults: 10 killed workers each, killed import, full disk",
         "bench_faults.py",
         "postgres",
