@@ -7,9 +7,12 @@ classes are `sub_category`, parents `master_category`. A stratified 70/15/15 spl
 (seeded; classes with fewer than 3 products go to training only). Each model is trained
 on the training part, stopped early and calibrated on the validation part, which also
 sets the auto-assign thresholds (99 % and 95 % target precision); metrics are on the
-test part. "image+title, SKU as title" is the image+title model with every title
+test part. "image+title+tfidf" (the candidate the `image` kind serves) fuses the
+image+title network and the title-tfidf baseline trained above, weighed on the
+validation part (no extra training). "..., SKU as title" is a model with every title
 replaced by the SKU at validation and test time, so only the image can tell.
-Throughput: 10,000 images (the dataset's files, repeated) decoded and classified.
+Throughput: 10,000 images (the dataset's files, repeated) decoded and classified by
+the fused model.
 Prints progress to stderr and one JSON line to stdout.
 """
 
@@ -27,13 +30,15 @@ sys.path.insert(0, str(ROOT))
 
 from catalog.ml.baselines import MajorityClass, TitleOnly  # noqa: E402
 from catalog.ml.classifier import ClassifierConfig, ProductClassifier  # noqa: E402
+from catalog.ml.fusion import ImageTitleTfidf  # noqa: E402
 from catalog.ml.images import decode_many  # noqa: E402
 from catalog.ml.metrics import classification_report  # noqa: E402
 from catalog.ml.policy import thresholds_for_precision  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "fashion-product-images"
 TARGETS = (0.99, 0.95)
-MODELS = ("image+title", "image", "title", "title-tfidf", "majority")
+FUSED = "image+title+tfidf"  # fuses the two models before it
+MODELS = ("image+title", "title-tfidf", FUSED, "image", "title", "majority")
 
 
 def log(message: str) -> None:
@@ -117,6 +122,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=ClassifierConfig.image_size)
     parser.add_argument("--limit", type=int, default=0, help="use the first N rows")
     parser.add_argument("--throughput-images", type=int, default=10_000)
+    parser.add_argument(
+        "--dump", type=Path, help="save validation and test probabilities (.npz)"
+    )
     args = parser.parse_args()
 
     rows = read_products(args.data)
@@ -142,12 +150,29 @@ def main() -> None:
     def part(rows_, names=titles):
         return images[rows_], [names[i] for i in rows_], labels[rows_]
 
-    results = {}
+    results, fitted, seconds_of, dumped = {}, {}, {}, {}
+
+    def trained(name):
+        if name not in fitted:
+            model = make_model(name, config, args.seed)
+            started = time.monotonic()
+            model.fit(*part(train), len(classes), validation=part(val))
+            fitted[name] = model
+            seconds_of[name] = time.monotonic() - started
+        return fitted[name]
+
     for name in args.models.split(","):
-        model = make_model(name, config, args.seed)
-        started = time.monotonic()
-        model.fit(*part(train), len(classes), validation=part(val))
-        seconds = time.monotonic() - started
+        if name == FUSED:
+            network, title_model = trained("image+title"), trained("title-tfidf")
+            started = time.monotonic()
+            model = ImageTitleTfidf(network, title_model, seed=args.seed)
+            model.fit_weight(*part(val))
+            seconds = sum(seconds_of[n] for n in ("image+title", "title-tfidf"))
+            seconds += time.monotonic() - started
+            log(f"{FUSED}: weight {model.weight}, nll {model.validation_nll}")
+        else:
+            model = trained(name)
+            seconds = seconds_of[name]
         results[name] = {
             "train_seconds": round(
                 seconds + decode_seconds * len(train) / len(rows), 1
@@ -155,17 +180,24 @@ def main() -> None:
             **evaluate(model, part(val), part(test), parent_of),
         }
         log(f"{name}: {json.dumps(results[name])}")
-        if name == "image+title":
-            results["image+title, SKU as title"] = evaluate(
-                model, part(val, skus), part(test, skus), parent_of
-            )
-            log(f"SKU as title: {json.dumps(results['image+title, SKU as title'])}")
+        if args.dump:
+            for split_name, split_rows in (("val", val), ("test", test)):
+                dumped[f"{name}/{split_name}"] = model.predict_proba(
+                    *part(split_rows)[:2]
+                )
+        if name in ("image+title", FUSED):
+            sku = f"{name}, SKU as title"
+            results[sku] = evaluate(model, part(val, skus), part(test, skus), parent_of)
+            log(f"{sku}: {json.dumps(results[sku])}")
+        if name == FUSED:
             results["throughput"] = throughput(
                 model, paths, titles, config.image_size, args.throughput_images
             )
             log(f"throughput: {results['throughput']}")
             results["hyperparameters"] = model.hyperparameters()
     split = {"train": len(train), "validation": len(val), "test": len(test)}
+    if args.dump:
+        np.savez(args.dump, labels=labels, val=val, test=test, **dumped)
     print(json.dumps({"data": str(args.data), "split": split, **results}))
 
 

@@ -2,12 +2,16 @@
 
 Training learns from products whose category a person set, confirmed or imported
 (`catalog.categorisation.training_examples`), split per category into training,
-validation and test sets. The image+title network and its baselines (the majority
-class, a title-only TF-IDF model) are fitted on the training set; each one's
-confidence thresholds are chosen on the validation set to reach the target precision
-(`CATEGORY_TARGET_PRECISION`, default 95%), and everything is measured on the test
-set: accuracy, macro-F1, the share auto-assigned and its realised precision, parent
-accuracy, per-category precision and recall. The registry serves the most accurate.
+validation and test sets. The image+title network and the baselines (the majority
+class, a title-only TF-IDF model) are fitted on the training set. The candidate
+model, `image+title+tfidf`, is the network with the TF-IDF model beside it: their
+log-probabilities averaged with a weight chosen on the validation set
+(`ml.fusion`). Each candidate's confidence thresholds are chosen on the validation
+set to reach the target precision (`CATEGORY_TARGET_PRECISION`, default 95%), and
+everything is measured on the test set: accuracy, macro-F1, the share auto-assigned
+and its realised precision, parent accuracy, per-category precision and recall (the
+network alone is measured too, in the protocol's `components`). The registry serves
+the most accurate.
 
 Inference classifies every product with a picture whose category no person set; the
 served model's `classify(products)` is also what the upload task calls. Both store
@@ -52,8 +56,12 @@ CLASSIFIER_OPTIONS = ("image_size", "epochs", "batch_size", "patience", "widths"
 
 def classifier_classes() -> dict[str, type]:
     from .ml.classifier import ProductClassifier
+    from .ml.fusion import ImageTitleTfidf
 
-    return {c.__name__: c for c in (ProductClassifier, MajorityClass, TitleOnly)}
+    return {
+        c.__name__: c
+        for c in (ImageTitleTfidf, ProductClassifier, MajorityClass, TitleOnly)
+    }
 
 
 def read_pictures(names: list[str], size: int) -> np.ndarray:
@@ -251,6 +259,7 @@ class ImageKind:
     # --- training ---------------------------------------------------------------
     def train(self, context: TrainContext) -> TrainingOutcome:
         from .ml.classifier import ClassifierConfig, ProductClassifier
+        from .ml.fusion import ImageTitleTfidf
 
         options = context.options
         tracker = ProgressTracker(context.progress, 100)
@@ -278,15 +287,13 @@ class ImageKind:
         def part(rows):
             return images[rows], list(titles[rows]), data.labels[rows]
 
-        def measured(name, model, embedder=None):
-            fit_images, fit_titles, fit_labels = part(data.train)
-            model.fit(
-                fit_images,
-                fit_titles,
-                fit_labels,
-                len(data.class_category_ids),
-                validation=part(data.validation),
-            )
+        def measured(name, model, embedder=None, fit=True):
+            if fit:
+                model.fit(
+                    *part(data.train),
+                    len(data.class_category_ids),
+                    validation=part(data.validation),
+                )
             val_images, val_titles, val_labels = part(data.validation)
             thresholds = thresholds_for_precision(
                 model.predict_proba(val_images, val_titles), val_labels, target
@@ -318,13 +325,24 @@ class ImageKind:
         network = ProductClassifier(
             config, seed=context.seed, progress=sink, log=context.log
         )
-        model, per_class = measured(ProductClassifier.name, network)
-        tracker.update(80, "image+title model measured", force=True)
+        alone, _ = measured(ProductClassifier.name, network)
+        tracker.update(80, "image+title network measured", force=True)
         baselines = {}
-        for baseline in (MajorityClass(), TitleOnly(seed=context.seed)):
+        title_model = TitleOnly(seed=context.seed)
+        for baseline in (MajorityClass(), title_model):
             baselines[baseline.name], _ = measured(
                 baseline.name, baseline, embedder=network
             )
+        tracker.update(95, "baselines measured", force=True)
+        # The served candidate: the network with the TF-IDF title model beside it,
+        # both trained above, weighed against each other on validation data.
+        fused = ImageTitleTfidf(network, title_model, seed=context.seed)
+        fused.fit_weight(*part(data.validation))
+        context.log(
+            f"{fused.name}: network weight {fused.weight:.2f}, temperature "
+            f"{fused.temperature:.3f} (chosen on validation)"
+        )
+        model, per_class = measured(fused.name, fused, fit=False)
         tracker.update(100, "done", force=True)
         return TrainingOutcome(
             model=model,
@@ -340,6 +358,11 @@ class ImageKind:
                 "target_precision": target,
                 "thresholds": "per category on validation, to reach the target",
                 "calibration": "temperature scaling on validation",
+                "fusion": (
+                    "weighted mean of the image+title network's and the title "
+                    "TF-IDF model's log-probabilities, weight chosen on validation"
+                ),
+                "components": {ProductClassifier.name: alone.metrics},
                 "per_class": {
                     data.class_paths[index]: {
                         k: round(v, 4) if isinstance(v, float) else v
