@@ -9,9 +9,16 @@ Migrates the database named by DATABASE_URL, loads a synthetic store with COPY
 there), trains the recommender once through the platform (skipped with `--reuse` when
 a champion exists), then runs one batch inference in-process exactly as the workers
 do: `inference_start`, then `inference_chunk_execute` for each pending chunk (the last
-one finalizes). Prints progress to stderr and one JSON line to stdout: total seconds
-and the seconds spent loading history, scoring, writing rows (the `bulk_insert`
-COPY) and finalizing, rows written and rows per second. Runs with DEBUG off.
+one finalizes). Prints progress to stderr and one JSON line to stdout per serving
+model: total seconds and the seconds spent loading history, scoring, ranking,
+explaining, writing rows (COPY) and finalizing, rows written, rows per second and
+customers per second (all customers over the whole run, product lists and the
+database write included). Runs with DEBUG off.
+
+`--serve ease,item-knn,category-popularity,popularity` measures each of those models
+serving in turn: a model other than the champion is fitted on all the data (one
+configuration, as training serves it) and promoted, its artifact carrying the
+champion's product lists. The last one listed stays champion.
 """
 
 import argparse
@@ -21,6 +28,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +39,7 @@ USER_PREFIX = "bench-c"
 SKU_PREFIX = "BENCH-P"
 N_CATEGORIES = 40
 COPY_ROWS = 100_000
+ALIASES = {"popularity": "recent-popularity", "knn": "item-knn"}
 
 
 def log(message: str) -> None:
@@ -307,11 +316,16 @@ def train_once(*, reuse: bool) -> float | None:
     return seconds
 
 
-def instrument(seconds: dict) -> None:
-    """Accumulate time spent in the parts of `infer_chunk` into `seconds`."""
+SECONDS: dict[str, float] = defaultdict(float)
+
+
+def instrument() -> None:
+    """Accumulate time spent in the parts of `infer_chunk` into `SECONDS`."""
     import mlops.services
     import recommender.mlkind as mlkind
+    from recommender.ml.neighbours import EASE, ItemKNN
     from recommender.ml.popularity import CategoryPopularity, RecentPopularity
+    from recommender.ml.sasrec import SASRec
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
@@ -319,28 +333,47 @@ def instrument(seconds: dict) -> None:
             try:
                 return function(*args, **kwargs)
             finally:
-                seconds[name] += time.perf_counter() - began
+                SECONDS[name] += time.perf_counter() - began
 
         return wrapper
 
+    if hasattr(mlkind, "bulk_writer"):  # rows streamed block by block
+        opened = mlkind.bulk_writer
+
+        @contextmanager
+        def writer(*args, **kwargs):
+            began = time.perf_counter()
+            with opened(*args, **kwargs) as stream:
+                SECONDS["write"] += time.perf_counter() - began
+                stream.write = timed("write", stream.write)
+                yield stream
+                began = time.perf_counter()
+            SECONDS["write"] += time.perf_counter() - began  # the server catches up
+
+        mlkind.bulk_writer = writer
     mlkind.bulk_insert = timed("write", mlkind.bulk_insert)
     mlkind.RecommenderKind._history = timed("history", mlkind.RecommenderKind._history)
-    mlkind.top_k = timed("score", mlkind.top_k)
-    for model in (CategoryPopularity, RecentPopularity):
+    for name in ("top_k", "fast_top_k"):
+        if hasattr(mlkind, name):
+            setattr(mlkind, name, timed("rank", getattr(mlkind, name)))
+    mlkind.reason_items = timed("reasons", mlkind.reason_items)
+    for model in (CategoryPopularity, RecentPopularity, EASE, ItemKNN, SASRec):
         model.score = timed("score", model.score)
     mlops.services.inference_finalize = timed(
         "finalize", mlops.services.inference_finalize
     )
     kind = mlkind.RecommenderKind
     kind.infer_chunk = timed("infer_chunk", kind.infer_chunk)
+    kind._write_for_you = timed("for_you", kind._write_for_you)
+    kind._write_product_lists = timed("product_lists", kind._write_product_lists)
 
 
 def infer_once() -> dict:
     from mlops.models import ModelKind, Run, ServedBatch
     from mlops.services import inference_chunk_execute, inference_start
 
-    seconds: dict[str, float] = defaultdict(float)
-    instrument(seconds)
+    SECONDS.clear()
+    seconds = SECONDS
     run = Run.objects.create(kind=ModelKind.RECOMMENDER, type=Run.Type.INFER)
     began = time.perf_counter()
     pending = inference_start(run.pk)
@@ -354,28 +387,136 @@ def infer_once() -> dict:
     batch = ServedBatch.objects.get(run=run)
     run.refresh_from_db()
     rows = batch.rows
-    other = seconds["infer_chunk"] - seconds["history"] - seconds["score"]
-    other -= seconds["write"]
+    customers = sum(
+        sum(1 for group, _ in chunk.keys if group == "c")
+        for chunk in batch.chunks.only("keys")
+    )
+    measured = ("history", "score", "rank", "reasons", "write")
+    other = seconds["infer_chunk"] - sum(seconds[name] for name in measured)
     return {
         "bench": "batch_inference",
+        "algorithm": batch.model_version.algorithm,
         "run_state": run.state,
         "batch_state": batch.state,
         "chunks": batch.total_chunks,
         "rows": rows,
+        "customers_scored": customers,
         "total_s": round(total, 2),
+        "customers_per_s": round(customers / total) if total else None,
+        "for_you_s": round(seconds["for_you"], 2),
+        "product_lists_s": round(seconds["product_lists"], 2),
         "write_s": round(seconds["write"], 2),
         "write_share": round(seconds["write"] / total, 3),
         "history_s": round(seconds["history"], 2),
         "score_s": round(seconds["score"], 2),
+        "rank_s": round(seconds["rank"], 2),
+        "reasons_s": round(seconds["reasons"], 2),
         "rows_build_and_delete_s": round(other, 2),
         "start_s": round(seconds["start"], 2),
-        # the rest: commit of each chunk (deferred foreign-key checks), bookkeeping
+        # the rest: commit of each chunk, bookkeeping
         "commit_and_bookkeeping_s": round(
             total - seconds["infer_chunk"] - seconds["start"] - seconds["finalize"], 2
         ),
         "finalize_s": round(seconds["finalize"], 2),
         "rows_per_s": round(rows / total) if total else None,
     }
+
+
+def dump_rows(path: Path) -> None:
+    """Write the active batch's "for you" and product-list rows to `path`, sorted."""
+    from django.db import connection
+
+    from mlops.models import ServedBatch
+
+    batch = ServedBatch.objects.get(kind="recommender", state="active")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    queries = (
+        "SELECT 'c', customer_id, rank, product_id, score, reason "
+        "FROM recommender_recommendation WHERE batch_id = %s "
+        "ORDER BY customer_id, rank",
+        "SELECT list, product_id, rank, recommended_id, score, reason "
+        "FROM recommender_productrecommendation WHERE batch_id = %s "
+        "ORDER BY product_id, list, rank",
+    )
+    with path.open("wb") as out, connection.cursor() as cursor:
+        for query in queries:
+            sql = query.replace("%s", str(int(batch.pk)))
+            with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+                for data in copy:
+                    out.write(data)
+    log(f"rows written to {path}")
+
+
+# Keys of a recommender artifact that belong to the catalogue and product lists.
+LIST_KEYS = (
+    "product_ids",
+    "category_ids",
+    "popularity",
+    "similar",
+    "similar_score",
+    "similar_known",
+    "together",
+    "together_score",
+    "together_source",
+)
+
+
+def serve(algorithm: str) -> None:
+    """Make `algorithm` the recommender champion, fitting it once if needed."""
+    from mlops.kinds import Candidate
+    from mlops.models import ModelKind, ModelVersion, Run
+    from mlops.registry import (
+        _create_version,
+        artifact_read,
+        artifact_write,
+        version_promote,
+    )
+    from recommender.ml.models import load_model
+    from recommender.ml.neighbours import EASE, ItemKNN
+    from recommender.ml.popularity import CategoryPopularity, RecentPopularity
+    from recommender.training_data import training_frame
+
+    versions = ModelVersion.objects.filter(kind=ModelKind.RECOMMENDER)
+    champion = versions.filter(status=ModelVersion.Status.CHAMPION).first()
+    if champion.algorithm == algorithm:
+        return
+    version = versions.filter(algorithm=algorithm).exclude(artifact="").first()
+    if version is None:
+        began = time.perf_counter()
+        frame = training_frame()
+        make = {
+            "ease": lambda: EASE(l2=500.0),
+            "item-knn": lambda: ItemKNN(shrink=0.0),
+            "category-popularity": lambda: CategoryPopularity(
+                item_category=frame.product_category,
+                n_categories=len(frame.category_ids),
+                half_life_days=30.0,
+                global_weight=0.2,
+            ),
+            "recent-popularity": lambda: RecentPopularity(half_life_days=30.0),
+        }[algorithm]
+        model = make().fit(frame.interactions)
+        _, arrays = load_model(artifact_read(champion))
+        extra = {key: arrays[key] for key in LIST_KEYS if key in arrays}
+        run = Run.objects.create(
+            kind=ModelKind.RECOMMENDER, type=Run.Type.TRAIN, options={"bench": True}
+        )
+        candidate = Candidate(algorithm, {}, model.to_bytes(**extra))
+        name, digest = artifact_write(
+            kind=ModelKind.RECOMMENDER, run_id=run.pk, candidate=candidate
+        )
+        version = _create_version(
+            kind=ModelKind.RECOMMENDER,
+            algorithm=algorithm,
+            status=ModelVersion.Status.CHALLENGER,
+            artifact=name,
+            artifact_sha256=digest,
+            trained_at=champion.trained_at,
+            run=run,
+        )
+        log(f"fitted {algorithm} in {time.perf_counter() - began:.1f}s")
+    version_promote(version=version, user=None, reason="bench_inference --serve")
+    log(f"serving {version}")
 
 
 def main() -> None:
@@ -386,6 +527,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--reuse", action="store_true", help="keep an existing champion (skip training)"
+    )
+    parser.add_argument(
+        "--dump",
+        default="",
+        help="a folder: write each run's served rows there, to compare code versions",
+    )
+    parser.add_argument(
+        "--serve",
+        default="",
+        help="comma-separated models to measure serving in turn, e.g. "
+        "ease,item-knn,category-popularity,popularity (default: the champion)",
     )
     args = parser.parse_args()
     require_postgres()
@@ -409,15 +561,21 @@ def main() -> None:
         setup_s = round(time.perf_counter() - began, 1)
         log(f"store built in {setup_s}s")
     train_s = train_once(reuse=args.reuse)
-    result = infer_once()
-    result.update(
-        shape,
-        database=connection.vendor,
-        setup_s=setup_s,
-        train_s=round(train_s, 1) if train_s is not None else None,
-        target_s=60,
-    )
-    print(json.dumps(result), flush=True)
+    instrument()
+    for algorithm in args.serve.split(",") if args.serve else [None]:
+        if algorithm:
+            serve(ALIASES.get(algorithm, algorithm))
+        result = infer_once()
+        result.update(
+            shape,
+            database=connection.vendor,
+            setup_s=setup_s,
+            train_s=round(train_s, 1) if train_s is not None else None,
+            target_customers_per_s=2000,
+        )
+        print(json.dumps(result), flush=True)
+        if args.dump:
+            dump_rows(Path(args.dump) / f"{result['algorithm']}.tsv")
 
 
 if __name__ == "__main__":

@@ -12,23 +12,22 @@ so that batch inference writes all three kinds of list from one model version.
 from dataclasses import dataclass, fields
 from functools import partial
 from itertools import product as grid
-from itertools import repeat
 
 import numpy as np
 from django.conf import settings
 
 from catalog.models import Product
-from mlops.bulk import bulk_insert
+from catalog.selectors import image_embeddings_for
+from mlops.bulk import Labels, bulk_insert, bulk_writer, pk_in
 from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
 from mlops.ml.progress import Progress, ProgressTracker
-from mlops.ml.ranking_metrics import top_k
 
 from .ml.copurchase import BoughtTogether, with_fallback
 from .ml.explain import reason_items
 from .ml.models import load_model
 from .ml.neighbours import EASE, ItemKNN
 from .ml.popularity import CategoryPopularity, RecentPopularity
-from .ml.protocol import Interactions, SeenItems, evaluate, index_of
+from .ml.protocol import Interactions, SeenItems, evaluate, fast_top_k, index_of
 from .ml.sasrec import SASRec
 from .ml.similar import similar_items
 from .models import ProductRecommendation, Recommendation
@@ -265,6 +264,9 @@ class RecommenderKind:
         counts = np.bincount(
             frame.interactions.item, minlength=frame.interactions.n_items
         )
+        # New products enter similar lists through their pictures, where the image
+        # model has read them.
+        pictures = image_embeddings_for(frame.product_ids)
         similar, similar_score = similar_items(
             sasrec.item_embeddings(),
             TOP_N,
@@ -272,6 +274,7 @@ class RecommenderKind:
             _price_bands(frame),
             known=counts > 0,
             popularity=counts,
+            image_embeddings=pictures,
         )
         by_order = BoughtTogether(k=TOP_N).fit(
             frame.basket[frame.is_purchase], purchases.item, purchases.n_items
@@ -287,6 +290,7 @@ class RecommenderKind:
             "similar": similar,
             "similar_score": similar_score,
             "similar_known": counts > 0,
+            "similar_by_picture": np.abs(pictures).sum(axis=1) > 0,
             "together": together,
             "together_score": together_score,
             "together_source": together_source,
@@ -327,70 +331,58 @@ class RecommenderKind:
         history = self._history(model, keys)
         bought = purchases_of(history)
         seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(bought)
-        recent = _recent_items(bought, len(keys), REASON_HISTORY)
         explainer = _explainer(model.model)
+        recent = _recent_items(bought, len(keys), REASON_HISTORY)
+        # Every product that can be a reason is among the recent purchases.
+        names = self._names(model.product_ids[np.unique(recent[recent >= 0])])
         customer_ids = np.asarray(keys, dtype=np.int64)
         users = np.arange(len(keys))
         has_history = np.bincount(history.user, minlength=len(keys)) > 0
         popularity = model.arrays["popularity"].astype(np.float64)
-        rows = []
-        for start in range(0, len(users), SCORING_BLOCK):
-            block = users[start : start + SCORING_BLOCK]
-            # a copy: some models (popularity) return a read-only broadcast view
-            scores = np.array(model.model.score(history, block), dtype=np.float64)
-            # Cold start: a customer with no history gets what is popular overall.
-            newcomers = np.flatnonzero(~has_history[block])
-            scores[newcomers] = popularity
-            ranked = top_k(scores, TOP_N, seen.mask(block) if seen else None)
-            picked = np.take_along_axis(scores, ranked, axis=1)
-            because = (
-                reason_items(explainer, recent[block], ranked)
-                if explainer is not None
-                else np.full(ranked.shape, -1)
-            )
-            keep = np.isfinite(picked)
-            row, rank = np.nonzero(keep)
-            rows.append(
-                (
-                    block[row],
-                    rank + 1,
-                    ranked[row, rank],
-                    picked[row, rank],
-                    because[row, rank],
-                )
-            )
-        Recommendation.objects.filter(batch_id=batch_id, customer_id__in=keys).delete()
-        if not rows:
-            return 0
-        user, ranks, items, scores, because = (
-            np.concatenate(column) for column in zip(*rows, strict=True)
-        )
-        customers, newcomer = customer_ids[user], ~has_history[user]
-        names = self._names(model.product_ids[because[because >= 0]])
         default = (
             "Popular with shoppers like you"
             if isinstance(model.model, CategoryPopularity)
             else "Popular right now"
         )
-        reasons = [
-            f"Because you bought {names[int(model.product_ids[b])]}"
-            if b >= 0
-            else ("Popular right now" if new else default)
-            for b, new in zip(because.tolist(), newcomer.tolist(), strict=True)
-        ]
-        return bulk_insert(
-            Recommendation,
-            ["batch", "customer", "rank", "product", "score", "reason"],
-            zip(
-                repeat(batch_id),
-                customers.tolist(),
-                ranks.tolist(),
-                model.product_ids[items].tolist(),
-                scores.astype(float).tolist(),
-                reasons,
-                strict=False,
-            ),
-        )
+        Recommendation.objects.filter(
+            batch_id=batch_id, **pk_in("customer_id", keys)
+        ).delete()
+        # Rows are sent block by block: the database stores one while the next is
+        # scored. No query may run until the writer is closed.
+        with bulk_writer(
+            Recommendation, ["batch", "customer", "rank", "product", "score", "reason"]
+        ) as writer:
+            for start in range(0, len(users), SCORING_BLOCK):
+                block = users[start : start + SCORING_BLOCK]
+                scores = model.model.score(history, block)
+                if not scores.flags.writeable:  # popularity: a broadcast view
+                    scores = np.array(scores)
+                # Cold start: a customer with no history gets what is popular overall.
+                newcomers = np.flatnonzero(~has_history[block])
+                scores[newcomers] = popularity
+                ranked = fast_top_k(scores, TOP_N, seen.mask(block) if seen else None)
+                picked = np.take_along_axis(scores, ranked, axis=1)
+                because = (
+                    reason_items(explainer, recent[block], ranked)
+                    if explainer is not None
+                    else np.full(ranked.shape, -1)
+                )
+                row, rank = np.nonzero(np.isfinite(picked))
+                writer.write(
+                    batch_id,
+                    customer_ids[block[row]],
+                    rank + 1,
+                    model.product_ids[ranked[row, rank]],
+                    picked[row, rank].astype(np.float64),
+                    _reason_labels(
+                        because[row, rank],
+                        ~has_history[block[row]],
+                        model.product_ids,
+                        names,
+                        default,
+                    ),
+                )
+        return writer.count
 
     def _write_product_lists(
         self, model: ServedModel, keys: list[int], batch_id: int
@@ -398,6 +390,7 @@ class RecommenderKind:
         arrays = model.arrays
         items = index_of(np.asarray(keys, np.int64), model.product_ids)
         known = arrays["similar_known"]
+        by_picture = arrays.get("similar_by_picture", np.zeros(len(known), bool))
         sources = arrays.get(
             "together_source", np.zeros(arrays["together"].shape, np.int8)
         )
@@ -408,6 +401,8 @@ class RecommenderKind:
             similar_reason = (
                 "Chosen by the same shoppers"
                 if known[item]
+                else "Looks alike, same category"
+                if by_picture[item]
                 else "Same category and price range"
             )
             for list_name, neighbours, scores, reasons in (
@@ -467,7 +462,9 @@ class RecommenderKind:
     @staticmethod
     def _names(product_ids: np.ndarray) -> dict[int, str]:
         wanted = sorted(set(product_ids.tolist()))
-        return dict(Product.objects.filter(pk__in=wanted).values_list("pk", "name"))
+        return dict(
+            Product.objects.filter(**pk_in("pk", wanted)).values_list("pk", "name")
+        )
 
     def delete_batch_rows(self, batch_ids: list[int]) -> None:
         if batch_ids:
@@ -537,14 +534,32 @@ def _price_bands(frame) -> np.ndarray:
 def _recent_items(bought: Interactions, n_users: int, count: int) -> np.ndarray:
     """Return (n_users, count) each user's most recent distinct purchases, -1 padded."""
     out = np.full((n_users, count), -1, dtype=np.int64)
-    order = np.lexsort((-bought.day, bought.user))
-    for user, item in zip(
-        bought.user[order].tolist(), bought.item[order].tolist(), strict=True
-    ):
-        row = out[user]
-        if item in row:
-            continue
-        free = np.flatnonzero(row < 0)
-        if len(free):
-            row[free[0]] = item
+    order = np.lexsort((-bought.day, bought.user))  # stable: ties keep their order
+    user, item = bought.user[order], bought.item[order]
+    # The first, most recent, row of each (user, item), the order otherwise kept.
+    _, first = np.unique(user * max(bought.n_items, 1) + item, return_index=True)
+    first.sort()
+    user, item = user[first], item[first]
+    rank = np.arange(len(user)) - np.searchsorted(user, user)  # within the user
+    keep = rank < count
+    out[user[keep], rank[keep]] = item[keep]
     return out
+
+
+def _reason_labels(
+    because: np.ndarray,
+    newcomer: np.ndarray,
+    product_ids: np.ndarray,
+    names: dict[int, str],
+    default: str,
+) -> Labels:
+    """Return each row's reason: the product it is "because" of, else popularity."""
+    reasons = np.unique(because[because >= 0])
+    labels = [f"Because you bought {names[pk]}" for pk in product_ids[reasons].tolist()]
+    labels += ["Popular right now", default]
+    codes = np.where(
+        because >= 0,
+        np.searchsorted(reasons, because),
+        np.where(newcomer, len(reasons), len(reasons) + 1),
+    )
+    return Labels(codes, labels)

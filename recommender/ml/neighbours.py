@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from .protocol import Interactions
 
@@ -126,6 +127,35 @@ def _incidence(history: Interactions, users: np.ndarray) -> np.ndarray:
     return out
 
 
+def sparse_incidence(
+    history: Interactions, users: np.ndarray, columns: np.ndarray | None = None
+) -> sparse.csr_matrix:
+    """Return `_incidence` as a float32 CSR matrix, optionally over some `columns`.
+
+    `columns` maps item index -> column (-1: left out); None keeps every item. Each
+    row's columns are sorted and distinct, a repeated item keeping its largest weight.
+    """
+    rows, items, weight = history_rows(history, users)
+    n_columns = history.n_items
+    if columns is not None:
+        items = columns[items]
+        keep = items >= 0
+        rows, items, weight = rows[keep], items[keep], weight[keep]
+        n_columns = int(columns.max(initial=-1)) + 1
+    order = np.lexsort((items, rows))
+    rows, items, weight = rows[order], items[order], weight[order]
+    first = np.ones(len(rows), bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])
+    starts = np.flatnonzero(first)
+    if len(starts):
+        weight = np.maximum.reduceat(weight, starts)
+    rows, items = rows[starts], items[starts]
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=len(users)))]
+    return sparse.csr_matrix(
+        (weight.astype(np.float32), items, indptr), shape=(len(users), n_columns)
+    )
+
+
 def _save(**arrays) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
@@ -176,12 +206,40 @@ class ItemKNN:
 
     def contributions(self, history_items: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Return (n, r, h) similarity of each of `items` (n, r) to each history item
-        (n, h, -1 padded)."""
-        nbr = self.neighbours[history_items]  # (n, h, k)
-        sim = self.similarities[history_items]
-        match = nbr[:, None, :, :] == items[:, :, None, None]  # (n, r, h, k)
-        out = np.where(match, sim[:, None], 0.0).sum(axis=-1)
-        return np.where(history_items[:, None, :] >= 0, out, 0.0)
+        (n, h, -1 padded): looked up among the history item's neighbours, else 0."""
+        keys, values = self._pairs()
+        valid = (history_items[:, None, :] >= 0) & (items[:, :, None] >= 0)
+        out = np.zeros(valid.shape, np.float32)
+        if len(keys) == 0:
+            return out
+        wanted = (history_items[:, None, :] * self.n_items + items[:, :, None])[valid]
+        order = np.argsort(wanted)  # sorted needles: a faster binary search
+        where = np.empty(len(wanted), np.int64)
+        where[order] = np.searchsorted(keys, wanted[order])
+        where = np.minimum(where, len(keys) - 1)
+        out[valid] = np.where(keys[where] == wanted, values[where], np.float32(0.0))
+        return out
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the sorted keys item·n + neighbour of the kNN graph, and their
+        similarities (cached while the arrays stay the same)."""
+        cached = getattr(self, "_pair_cache", None)
+        if (
+            cached is not None
+            and cached[0] is self.neighbours
+            and cached[1] is self.similarities
+        ):
+            return cached[2], cached[3]
+        n = self.n_items
+        row = np.repeat(np.arange(n, dtype=np.int64), self.neighbours.shape[1])
+        column = self.neighbours.reshape(-1).astype(np.int64)
+        value = self.similarities.reshape(-1)
+        present = column >= 0
+        keys = row[present] * n + column[present]
+        order = np.argsort(keys, kind="stable")
+        keys, value = keys[order], value[present][order]
+        self._pair_cache = (self.neighbours, self.similarities, keys, value)
+        return keys, value
 
     def to_bytes(self, **extra) -> bytes:
         return _save(
@@ -240,21 +298,24 @@ class EASE:
         return self
 
     def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
-        """Return x·B, summing only the rows of B of each user's items.
+        """Return x·B as float32, -inf for the items that are not modelled.
 
-        Histories are short (tens of items) while B is items × items: the sparse sum
-        is about a thousand times less work than the dense product at 10,000 items.
+        x is sparse (a customer has tens of items, B is items × items): the product
+        adds up the rows of B of each customer's items, in float32.
         """
-        x = _incidence(history, users)[:, self.items]
-        rows, cols = np.nonzero(x)  # row-major: each user's items are contiguous
-        weighted = np.zeros((len(users), len(self.items)), np.float32)
-        if len(rows):
-            contributions = self.weights[cols] * x[rows, cols][:, None]
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            weighted[rows[starts]] = np.add.reduceat(contributions, starts, axis=0)
+        x = sparse_incidence(history, users, self._columns())
+        weighted = np.asarray(x @ self.weights, dtype=np.float32)
+        if len(self.items) == self.n_items:  # every item modelled (items are sorted)
+            return weighted
         scores = np.full((len(users), self.n_items), -np.inf, np.float32)
         scores[:, self.items] = weighted
         return scores
+
+    def _columns(self) -> np.ndarray:
+        """Return item index -> row of B, -1 for the items that are not modelled."""
+        local = np.full(self.n_items, -1, np.int64)
+        local[self.items] = np.arange(len(self.items))
+        return local
 
     def contributions(self, history_items: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Return (n, r, h) B[history item, item] (0 for padding or unmodelled items)."""

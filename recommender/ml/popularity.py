@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .protocol import Interactions
+from .protocol import Interactions, index_of
 
 
 def decayed_counts(data: Interactions, half_life_days: float) -> np.ndarray:
@@ -91,9 +91,8 @@ class CategoryPopularity:
 
     def affinity(self, history: Interactions, users: np.ndarray) -> np.ndarray:
         """Return (len(users), n_categories) smoothed category shares of the users."""
-        position = {u: i for i, u in enumerate(users.tolist())}
         mask = np.isin(history.user, users)
-        rows = np.fromiter((position[u] for u in history.user[mask]), dtype=np.int64)
+        rows = index_of(history.user[mask], users)  # users are distinct
         cats = self.item_category[history.item[mask]]
         age = (history.day.max() - history.day[mask]) if mask.any() else np.zeros(0)
         weights = 0.5 ** (age / max(self.half_life_days * 4, 1e-6))
