@@ -2,8 +2,8 @@
 
 drf-spectacular documents the success response of each operation only; DRF itself
 answers 400 for bad input, 401 for bad credentials, 403 for a forbidden action, 404
-for an unknown object or page and 429 when throttled. Clients (and the schema fuzz
-test) must be able to rely on the schema listing them.
+for an unknown object or page, 415 for a body it cannot parse and 429 when throttled.
+Clients (and the schema fuzz test) must be able to rely on the schema listing them.
 """
 
 ERROR_SCHEMA = {
@@ -16,6 +16,7 @@ REASONS = {
     "401": "Missing, invalid or revoked credentials.",
     "403": "Authenticated, but not allowed to do this.",
     "404": "No such object, or not one the caller may see; or no such page.",
+    "415": "The body is not in a media type the operation accepts (or is malformed).",
     "429": "Too many requests; retry after the `Retry-After` seconds.",
 }
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -27,6 +28,8 @@ def _error_codes(operation: dict, method: str) -> list[str]:
     codes = ["401", "429"]
     if parameters or "requestBody" in operation:
         codes.append("400")
+    if "requestBody" in operation:
+        codes.append("415")
     if not public or method != "get":
         codes.append("403")
     if any(p["in"] == "path" for p in parameters) or any(

@@ -57,6 +57,14 @@ class ProductImageSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class ImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(
+        help_text="JPEG, PNG, WebP or GIF; size and pixel limits apply."
+    )
+    alt_text = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+
+
 class AutoCategorySerializer(serializers.Serializer):
     """What the image model said about a product's category."""
 

@@ -12,6 +12,11 @@ urlpatterns = [
         name="api-product-detail",
     ),
     path(
+        "products/<str:sku>/images/",
+        views.ProductImageUploadView.as_view(),
+        name="api-product-image-upload",
+    ),
+    path(
         "products/<str:sku>/visually-similar/",
         views.VisuallySimilarProductsView.as_view(),
         name="api-product-visually-similar",

@@ -1,11 +1,14 @@
 """Catalogue endpoints: public reads of products and the category tree, and the
 staff's review of automatic categories."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +23,9 @@ from catalog.selectors import (
     product_catalogue,
     visually_similar_products,
 )
+from catalog.services import product_image_add
+from catalog.tasks import classify_products_on_commit
+from ecomsite.permissions import staff_with
 from recommender.api.lists import ProductListView as ServedProductListView
 from recommender.api.lists import ServedItemSerializer
 
@@ -27,6 +33,8 @@ from .serializers import (
     CategoryNodeSerializer,
     CategoryOverrideSerializer,
     CategorySerializer,
+    ImageUploadSerializer,
+    ProductImageSerializer,
     ProductSerializer,
     StaffProductSerializer,
 )
@@ -250,3 +258,48 @@ class VisuallySimilarProductsView(ServedProductListView):
     )
     def get(self, request: Request, sku: str) -> Response:
         return super().get(request, sku)
+
+
+class ProductImageUploadView(APIView):
+    """Add a picture to a product: validated, re-encoded, thumbnailed, classified."""
+
+    permission_classes = [
+        staff_with("catalog.add_productimage", "Staff who may add product images.")
+    ]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["catalogue"],
+        summary="Upload a product image (staff)",
+        description="Staff who may add product images. Multipart field `image`; the "
+        "file is checked (format allow-list, size and pixel limits, decompression "
+        "bombs, truncated files), turned upright by its EXIF tag, stripped of "
+        "metadata and re-encoded, and the product is classified once the upload is "
+        "saved. 201 with the image, 200 when the same picture is already there, 400 "
+        "saying what is wrong with the file; 404 for an unknown SKU.",
+        parameters=[SKU],
+        request={"multipart/form-data": ImageUploadSerializer},
+        responses={201: ProductImageSerializer, 200: ProductImageSerializer},
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        product = get_object_or_404(Product, sku=sku)
+        body = ImageUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["image"]
+        raw = upload.read(settings.IMAGE_MAX_BYTES + 1)  # the check says "too large"
+        try:
+            with transaction.atomic():
+                added = product_image_add(
+                    product=product,
+                    raw=raw,
+                    alt_text=body.validated_data.get("alt_text", ""),
+                    position=body.validated_data.get("position"),
+                )
+                if added.created:
+                    classify_products_on_commit([product.pk])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"image": exc.messages}) from exc
+        return Response(
+            ProductImageSerializer(added.image, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if added.created else status.HTTP_200_OK,
+        )

@@ -189,6 +189,24 @@ def test_hostile_upload_is_refused_with_a_reason(name, admin_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_hostile_api_upload_is_a_400_naming_the_reason(name, staff_client):
+    make, reason = REFUSED[name]
+    product = ProductFactory()
+    url = reverse("api-product-image-upload", kwargs={"sku": product.sku})
+
+    response = staff_client.post(
+        url,
+        {"image": SimpleUploadedFile(f"{name}.png", make(), "image/png")},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert any(re.search(reason, error) for error in response.json()["image"])
+    assert not ProductImage.objects.filter(product=product).exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_awkward_upload_is_accepted_and_normalised(name, admin_client):
     make, filename, stored_format, size = ACCEPTED[name]

@@ -72,6 +72,12 @@ MATRIX = [
         {"sku": "inactive"},
         label="inactive",
     ),
+    Case(
+        "api-product-image-upload",
+        "post",
+        (401, 403, 403, 415),  # 415 for staff: JSON, not a multipart upload
+        {"sku": "product"},
+    ),
     Case("api-product-similar", "get", PUBLIC, {"sku": "product"}),
     Case("api-product-bought-together", "get", PUBLIC, {"sku": "product"}),
     Case(
