@@ -9,7 +9,11 @@ and brand, the list price is the highest price of the last 13 weeks, promotion i
 0.5 × deal + 0.5 × feature, the category is the brand. The last 8 weeks' units are
 held back, their prices and promotions given as planned; every demand model (the
 baselines and, where `forecasting.ml.demand` exists, the Keras model) is scored on
-them with `rolling_origin` (MASE, RMSSE, scaled pinball, P10–P90 coverage). Price
+them with `rolling_origin` (MASE, RMSSE, scaled pinball, P10–P90 coverage), each
+model's P10/P90 calibrated on the 8 weeks before the scored ones (coverage and pinball
+before and after are reported; `--calibration-origins N` pools N such 8-week windows,
+0 scores the raw bands), and the
+served combination `lstm+gradient-boosting` scored from its members' forecasts. Price
 forecasts are scored with nothing planned against the last price. Price elasticities
 per brand come from a log-log regression of units on relative price (store fixed
 effects) and from the served demand model's response to a 10% price cut. Prints
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "dominicks-orange-juice" / "sales.csv"
 HOLDOUT = 8
 LIST_PRICE_WEEKS = 13
+SERVED = "lstm+gradient-boosting"
 
 
 def log(message: str) -> None:
@@ -157,6 +162,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--origins", type=int, default=1)
     parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument(
+        "--calibration-origins", type=int, default=1, help="0: raw bands"
+    )
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     if not args.data.exists():
@@ -171,17 +179,33 @@ def main() -> None:
     log(f"{panel.n_series} series × {panel.n_periods} weeks")
     fitted: dict[str, list] = {}
     demand = {}
-    for name, make in demand_models(not args.no_keras).items():
+    calibrate = args.calibration_origins
+    models = demand_models(not args.no_keras)
+    for name, make in models.items():
         log(f"{name}…")
         started = time.monotonic()
         fitted[name] = []
         factory = {name: keeping(make, fitted[name])}
-        scores = rolling_origin(panel, factory, HOLDOUT, args.origins)
+        ensembles = None
+        if name == "lstm":  # the served combination, from the members' forecasts
+            factory["gradient-boosting"] = models["gradient-boosting"]
+            ensembles = {SERVED: ("lstm", "gradient-boosting")}
+        scores = rolling_origin(
+            panel,
+            factory,
+            HOLDOUT,
+            args.origins,
+            ensembles=ensembles,
+            calibrate=calibrate,
+        )
         seconds = round(time.monotonic() - started, 1)
-        demand[name] = scores[name] | {"seconds": seconds}
-        log(f"{name}: {demand[name]}")
+        report = scores.get("calibration", {}).get("report", {})
+        for scored in (name, *(ensembles or {})):
+            demand[scored] = scores[scored] | report.get(scored, {})
+            demand[scored]["seconds"] = seconds
+            log(f"{scored}: {demand[scored]}")
     protocol = scores["protocol"]
-    baselines = [n for n in demand if n != "lstm"]
+    baselines = [n for n in demand if n not in ("lstm", SERVED)]
     best_baseline = min(baselines, key=lambda n: demand[n]["mase"])
     for name in demand:
         demand[name]["mase_vs_gradient_boosting"] = round(

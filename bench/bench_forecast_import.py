@@ -197,6 +197,7 @@ def main() -> int:
     ).values_list("product_id", "period_start", "p10", "p50", "p90"):
         served[row_of[pk], col_of[day.isoformat()]] = (p10, p50, p90)
     results = {"served (" + champion.algorithm + ")": score(served)}
+    calibration = version.protocol.get("interval_calibration", {})
     for candidate in [version.algorithm, *version.baselines]:
         started = time.monotonic()
         model = fresh_forecaster(candidate, args.seed)
@@ -204,6 +205,13 @@ def main() -> int:
         results[candidate] = score(forecast) | {
             "seconds": round(time.monotonic() - started, 1)
         }
+        scale = calibration.get(candidate, {}).get("served_scale")
+        if scale:  # the P10/P90 scale the candidate would serve with, as served
+            from forecasting.ml.calibration import IntervalScale
+
+            results[candidate]["calibrated"] = score(
+                IntervalScale(*scale).apply(forecast)
+            )
         log(f"{candidate}: {results[candidate]}")
     elasticity = defaultdict(list)
     for sku, value in ForecastSummary.objects.filter(

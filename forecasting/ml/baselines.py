@@ -21,6 +21,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 MIN_ERRORS = 8  # fewer in-sample errors than this: use the pooled relative spread
 SCALE_PERIODS = {"D": 91, "W": 52}  # the recent mean that scales a series' units
 SEASON_CYCLES = 3  # smoothing uses the season from this many cycles of history on
+RECALLED = 2  # gradient boosting's last feature matrices whose rows are reused
 
 
 class Forecaster(Protocol):
@@ -310,6 +311,7 @@ class GradientBoosting(Pickled):
         import sklearn.ensemble  # noqa: F401  (loads OpenMP, so the limit applies)
         from threadpoolctl import threadpool_limits
 
+        self.__dict__.pop("_recent", None)
         features = BoostingFeatures(panel)
         rows, steps = features.training_rows(panel.horizon, self.max_rows, self.seed)
         x = features.matrix(rows[:, 0], rows[:, 1], steps)
@@ -339,6 +341,30 @@ class GradientBoosting(Pickled):
             shifts[k] = np.quantile(errors, QUANTILES[k])
         return shifts
 
+    def _recalled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles of the rows of `x` equal to a row of the same place in one of
+        the last `RECALLED` feature matrices, and the mask of rows still to predict.
+
+        Explanations forecast a panel again with one driver changed (the usual
+        price, no promotion): rows it leaves alone are not predicted again. Trees
+        score each row on its own, so the recalled quantiles are the same numbers.
+        """
+        quantiles = np.zeros((len(x), len(QUANTILES)))
+        todo = np.ones(len(x), dtype=bool)
+        for previous, values in reversed(self.__dict__.get("_recent", [])):
+            if previous.shape != x.shape or not todo.any():
+                continue
+            same = ((previous == x) | (np.isnan(previous) & np.isnan(x))).all(axis=1)
+            same &= todo
+            quantiles[same] = values[same]
+            todo &= ~same
+        return quantiles, todo
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_recent", None)  # recalled forecasts never go into artifacts
+        return state
+
     def _regressor(self, quantile: float, features: "BoostingFeatures"):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -364,8 +390,14 @@ class GradientBoosting(Pickled):
         series = np.repeat(np.arange(n), horizon)
         steps = np.tile(np.arange(1, horizon + 1), n)
         x = features.matrix(series, np.full(series.shape, t - 1), steps)
-        with threadpool_limits(self.threads, user_api="openmp"):
-            quantiles = np.stack([m.predict(x) for m in self.models], axis=-1)
+        quantiles, todo = self._recalled(x)
+        if todo.any():
+            with threadpool_limits(self.threads, user_api="openmp"):
+                quantiles[todo] = np.stack(
+                    [m.predict(x[todo]) for m in self.models], axis=-1
+                )
+        self._recent = [*self.__dict__.get("_recent", [])[-(RECALLED - 1) :]]
+        self._recent.append((x, quantiles.copy()))
         quantiles = quantiles + self.shifts
         units = np.expm1(quantiles) * features.scale[series, None]
         return ordered(units.reshape(n, horizon, 3))

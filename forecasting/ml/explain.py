@@ -15,11 +15,11 @@ The range of the total over the horizon treats the periods' errors as correlated
 80 %.
 """
 
-import inspect
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .calibration import takes_calendar
 from .panel import Panel
 
 DRIVERS = ("trend", "season", "price", "promotion")  # the order of release
@@ -110,7 +110,7 @@ def _totals(forecaster, panel: Panel, flat_season: bool = False) -> np.ndarray:
 
 
 def _takes_calendar(forecaster) -> bool:
-    return "calendar" in inspect.signature(forecaster.predict).parameters
+    return takes_calendar(forecaster)
 
 
 def total_range(forecast: np.ndarray, correlation: float) -> tuple[np.ndarray, ...]:
@@ -127,20 +127,32 @@ def total_range(forecast: np.ndarray, correlation: float) -> tuple[np.ndarray, .
 
 
 def explain(
-    forecaster, panel: Panel, range_correlation: float = 0.25
+    forecaster,
+    panel: Panel,
+    range_correlation: float = 0.25,
+    forecast: np.ndarray | None = None,
 ) -> list[Explanation]:
-    """Return, per series, the forecast's breakdown by driver and a sentence."""
-    forecast = forecaster.predict(panel)
+    """Return, per series, the forecast's breakdown by driver and a sentence.
+
+    `forecast` is `forecaster.predict(panel)` where the caller has it already.
+    """
+    if forecast is None:
+        forecast = forecaster.predict(panel)
     expected = forecast[..., 1].sum(axis=1)
     low, high = total_range(forecast, range_correlation)
     seasonal = _takes_calendar(forecaster)
     no_promotion = _no_promotion(panel)
     usual = _usual_price(no_promotion)
+    # Forecast from the panels closest to the last one first: gradient boosting
+    # reuses the rows a driver leaves alone (see `GradientBoosting._recalled`).
+    with_usual_price = _totals(forecaster, usual)
+    without_promotion = _totals(forecaster, no_promotion)
+    flat_usual = _totals(forecaster, usual, flat_season=seasonal)
     steps = [
         _totals(forecaster, _recent_level(usual), flat_season=seasonal),
-        _totals(forecaster, usual, flat_season=seasonal),
-        _totals(forecaster, usual),
-        _totals(forecaster, no_promotion),
+        flat_usual,
+        with_usual_price,
+        without_promotion,
         expected,
     ]
     base, effects = steps[0], dict(zip(DRIVERS, np.diff(steps, axis=0), strict=True))

@@ -92,7 +92,9 @@ def test_panel_reads_history_plans_and_gaps(db):
 
 def test_demand_kind_measures_baselines_and_serves_forecasts_with_explanations(db):
     items = build_history()
-    train = run("demand", Run.Type.TRAIN, horizon=14, **TINY_LSTM)
+    train = run(
+        "demand", Run.Type.TRAIN, horizon=14, calibration_origins=1, **TINY_LSTM
+    )
     version = ModelVersion.objects.get(run=train)
     assert version.algorithm == "lstm+gradient-boosting"
     assert set(version.protocol["model_members"]) == {"lstm", "gradient-boosting"}
@@ -105,6 +107,16 @@ def test_demand_kind_measures_baselines_and_serves_forecasts_with_explanations(d
     }
     assert version.protocol["holdout_periods"] == 14
     assert version.protocol["frequency"] == "D"
+    calibration = version.protocol["interval_calibration"]
+    for name in ("lstm+gradient-boosting", "seasonal-naive", "gradient-boosting"):
+        assert set(calibration[name]) >= {
+            "coverage_before",
+            "coverage_after",
+            "holdout_scale",
+            "served_scale",
+        }
+    served_scale = calibration["lstm+gradient-boosting"]["served_scale"]
+    assert version.hyperparameters["interval_scale"] == served_scale
     champion = ModelVersion.objects.get(kind="demand", status="champion")
     best = min(
         [(version.algorithm, version.metrics), *version.baselines.items()],

@@ -131,3 +131,27 @@ def test_forecasters_survive_a_bytes_round_trip():
     assert average.window == 14
     with pytest.raises(ValueError, match="not SeasonalNaive"):
         SeasonalNaive.from_bytes(MovingAverage().to_bytes())
+
+
+def test_gradient_boosting_reuses_unchanged_rows_with_the_same_numbers():
+    from dataclasses import replace
+
+    panel, _ = promotion_panel(n=6, t=60)
+    boosting = GradientBoosting(max_iter=10, min_samples_leaf=5).fit(panel)
+    fresh = GradientBoosting.from_bytes(boosting.to_bytes())
+    promo = panel.promo.copy()
+    promo[2, panel.n_periods :] = 0.0  # one series' plan changes
+    changed = replace(panel, promo=promo)
+
+    boosting.predict(panel)
+    calls = []
+    for model in boosting.models:
+        model.predict = (lambda m: lambda x: calls.append(len(x)) or m(x))(
+            model.predict
+        )
+    recalled = boosting.predict(changed)
+
+    assert calls == [6, 6, 6]  # the rows of series 2 whose promotions changed
+    np.testing.assert_array_equal(recalled, fresh.predict(changed))
+    assert "_recent" in fresh.__dict__
+    assert "_recent" not in GradientBoosting.from_bytes(fresh.to_bytes()).__dict__
