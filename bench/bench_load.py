@@ -6,7 +6,8 @@
 1. Fills the (PostgreSQL) database once: products with stock, customers with API
    tokens, a served recommender batch (20 per customer, 20 similar and 20 bought
    together per product) and served demand/price forecasts (28 days).
-2. Starts gunicorn (production settings over plain HTTP on 127.0.0.1) and runs
+2. Starts gunicorn (production settings over plain HTTP on 127.0.0.1), warms its
+   workers up for five seconds, and runs
    `--clients` concurrent clients for `--seconds` over the product, similar,
    bought-together, "for you" and forecast endpoints, each client pausing `--think`
    seconds between requests as a shop front end would. Reports requests, errors and
@@ -19,6 +20,7 @@ test from one address would hit them); everything else is the production set-up.
 """
 
 import argparse
+import http.client
 import json
 import multiprocessing
 import os
@@ -28,8 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -218,20 +219,21 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
 
 
 def fetch(url: str, token: str, data: bytes | None = None) -> tuple[int, float]:
-    request = urllib.request.Request(
-        url,
-        data=data,
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
+    """One request on a fresh connection (gunicorn's sync workers close each one)."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     start = time.perf_counter()
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
+        connection.request("POST" if data else "GET", path, body=data, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        status = response.status
     except OSError:
         status = 0
+    finally:
+        connection.close()
     return status, (time.perf_counter() - start) * 1000
 
 
@@ -384,6 +386,9 @@ def main() -> None:
     server = start_server(args.port, args.workers)
     base = f"http://127.0.0.1:{args.port}"
     try:
+        # Warm every worker up (lazy imports, first connection) before measuring.
+        warm_up = (base, tokens, staff_token, skus, 8, time.time() + 5, 0.0, 99)
+        client_process(warm_up)
         stop_at = time.time() + args.seconds
         per_process = -(-args.clients // args.processes)
         jobs = [
