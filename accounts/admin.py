@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from ecomsite.admin_tools import (
     DeleteWithFactsMixin,
+    ReadOnlyAdminMixin,
     admin_changelist_url,
     admin_link,
 )
@@ -254,7 +255,7 @@ class CustomerProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(LogEntry)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who changed what in the admin, and when: read-only, for superusers."""
 
     list_display = ["action_time", "user", "action", "object_type", "object_link"]
@@ -267,15 +268,6 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Action", ordering="action_flag")
     def action(self, entry: LogEntry) -> str:

@@ -31,14 +31,18 @@ import sys
 import threading
 import time
 import urllib.parse
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from served_data import (
+    active_batch,
+    serve_customer_lists,
+    serve_forecasts,
+    serve_product_lists,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 5000
-LIST_LENGTH = 20
-HORIZON = 28
 SERVED_LISTS = ("similar", "bought-together", "for-you")
 
 
@@ -52,19 +56,14 @@ def setup_django() -> None:
 
 def populate(*, products: int, customers: int, seed: int) -> None:
     """Bulk-create the store, once per database."""
-    from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from accounts.models import User
     from catalog.models import Category, Product
-    from forecasting.models import ForecastPoint, ForecastSummary
-    from mlops.models import ModelVersion, Run, ServedBatch
-    from recommender.models import ProductRecommendation, Recommendation
 
     if Product.objects.filter(sku__startswith="LOAD-").exists():
         return
     rng = random.Random(seed)
-    now = timezone.now()
     categories = [Category.objects.create(name=f"Load category {i}") for i in range(20)]
     Product.objects.bulk_create(
         (
@@ -96,92 +95,11 @@ def populate(*, products: int, customers: int, seed: int) -> None:
         Token(user=user, key=secrets.token_hex(20)) for user in users
     )
 
-    def batch_of(kind: str) -> ServedBatch:
-        version = ModelVersion.objects.create(
-            kind=kind,
-            version=1,
-            algorithm="load-test",
-            status="champion",
-            trained_at=now,
-        )
-        run = Run.objects.create(kind=kind, type=Run.Type.INFER)
-        return ServedBatch.objects.create(
-            kind=kind, model_version=version, run=run, state="active", activated_at=now
-        )
-
-    lists = batch_of("recommender")
-
-    def picks(exclude: int) -> list[int]:
-        return [p for p in rng.sample(product_ids, LIST_LENGTH + 1) if p != exclude][
-            :LIST_LENGTH
-        ]
-
-    Recommendation.objects.bulk_create(
-        (
-            Recommendation(
-                batch=lists,
-                customer=user,
-                rank=rank,
-                product_id=product,
-                score=1 / rank,
-                reason="because you bought something",
-            )
-            for user in users
-            for rank, product in enumerate(picks(-1), start=1)
-        ),
-        batch_size=BATCH,
-    )
-    ProductRecommendation.objects.bulk_create(
-        (
-            ProductRecommendation(
-                batch=lists,
-                product_id=product,
-                list=name,
-                rank=rank,
-                recommended_id=other,
-                score=1 / rank,
-            )
-            for product in product_ids
-            for name in ("similar", "bought_together")
-            for rank, other in enumerate(picks(product), start=1)
-        ),
-        batch_size=BATCH,
-    )
-    today = timezone.localdate()
-    for kind in ("demand", "price"):
-        batch = batch_of(kind)
-        ForecastPoint.objects.bulk_create(
-            (
-                ForecastPoint(
-                    batch=batch,
-                    product_id=product,
-                    kind=kind,
-                    frequency="D",
-                    period_start=today + timedelta(days=day),
-                    p10=1.0,
-                    p50=2.0,
-                    p90=3.0,
-                )
-                for product in product_ids
-                for day in range(HORIZON)
-            ),
-            batch_size=BATCH,
-        )
-        if kind == "demand":
-            ForecastSummary.objects.bulk_create(
-                (
-                    ForecastSummary(
-                        batch=batch,
-                        product_id=product,
-                        frequency="D",
-                        horizon_units_p10=28.0,
-                        horizon_units_p50=56.0,
-                        horizon_units_p90=84.0,
-                    )
-                    for product in product_ids
-                ),
-                batch_size=BATCH,
-            )
+    lists = active_batch("recommender")
+    non_staff = [user for user in users if not user.is_staff]
+    serve_customer_lists(lists, non_staff, product_ids, rng)
+    serve_product_lists(lists, product_ids, product_ids, rng)
+    serve_forecasts(product_ids)
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:

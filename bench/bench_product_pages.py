@@ -18,83 +18,20 @@ import random
 import statistics
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
+
+from served_data import active_batch, serve_forecasts, serve_product_lists
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-LIST_LENGTH = 20
-HORIZON = 28
 
 
 def serve_sample(product_ids: list[int], everything: list[int], rng) -> None:
     """Serve lists and forecasts for `product_ids` in fresh active batches."""
-    from django.utils import timezone
-
-    from forecasting.models import ForecastPoint, ForecastSummary
-    from mlops.models import ModelVersion, Run, ServedBatch
-    from recommender.models import ProductRecommendation
-
-    now = timezone.now()
-
-    def batch_of(kind: str) -> ServedBatch:
-        ServedBatch.objects.filter(kind=kind, state="active").update(state="superseded")
-        version = ModelVersion.objects.create(
-            kind=kind,
-            version=ModelVersion.objects.filter(kind=kind).count() + 1,
-            algorithm="bench",
-            status="challenger",
-            trained_at=now,
-        )
-        run = Run.objects.create(kind=kind, type=Run.Type.INFER)
-        return ServedBatch.objects.create(
-            kind=kind, model_version=version, run=run, state="active", activated_at=now
-        )
-
-    lists = batch_of("recommender")
-    ProductRecommendation.objects.bulk_create(
-        ProductRecommendation(
-            batch=lists,
-            product_id=product,
-            list=name,
-            rank=rank,
-            recommended_id=other,
-            score=1 / rank,
-        )
-        for product in product_ids
-        for name in ("similar", "bought_together")
-        for rank, other in enumerate(rng.sample(everything, LIST_LENGTH), start=1)
-    )
-    today = timezone.localdate()
-    for kind in ("demand", "price"):
-        batch = batch_of(kind)
-        ForecastPoint.objects.bulk_create(
-            ForecastPoint(
-                batch=batch,
-                product_id=product,
-                kind=kind,
-                frequency="D",
-                period_start=today + timedelta(days=day),
-                p10=1.0 + day % 3,
-                p50=2.0 + day % 3,
-                p90=3.0 + day % 3,
-            )
-            for product in product_ids
-            for day in range(HORIZON)
-        )
-    ForecastSummary.objects.bulk_create(
-        ForecastSummary(
-            batch=ServedBatch.objects.get(kind="demand", state="active"),
-            product_id=product,
-            frequency="D",
-            horizon_units_p10=30.0,
-            horizon_units_p50=60.0,
-            horizon_units_p90=90.0,
-            explanation="Bench forecast.",
-        )
-        for product in product_ids
-    )
+    lists = active_batch("recommender")
+    serve_product_lists(lists, product_ids, everything, rng)
+    serve_forecasts(product_ids)
 
 
 def time_pages(client, urls: list[str]) -> dict:
