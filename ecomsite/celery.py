@@ -8,6 +8,9 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
 
 app = Celery("ecomsite")
+# Also the app of threads that did not create it (a live test server, threaded WSGI
+# workers): otherwise they fall back to an empty default app that knows no task.
+app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

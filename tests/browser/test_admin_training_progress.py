@@ -32,13 +32,18 @@ def tasks_to_redis(redis_url):  # noqa: F811 - the fixture imported above
     """Send the live server's tasks to Redis instead of running them in-process."""
     from ecomsite.celery import app
 
+    def forget_pooled_connections():
+        # What app.close() does, without unregistering the app (tasks imported later
+        # would then be unknown to it).
+        app._pool = None
+
     # The settings come from Django's with the CELERY_ namespace: set them so.
     saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = redis_url, False
-    app.close()  # drop pooled connections to the old broker
+    forget_pooled_connections()
     yield redis_url
     app.conf.CELERY_BROKER_URL, app.conf.CELERY_TASK_ALWAYS_EAGER = saved
-    app.close()  # drop pooled connections to the old broker
+    forget_pooled_connections()
 
 
 def test_training_progress_moves_to_done_without_a_reload(
