@@ -259,6 +259,33 @@ def pages() -> list[tuple[str, str]]:
     ]
 
 
+def migrate_and_populate(*, products: int, lines: int, seed: int) -> None:
+    """Migrate the database and fill it once (a filled one is reused as it is)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from catalog.models import Product
+
+    call_command("migrate", verbosity=0, skip_checks=True)
+    if Product.objects.filter(sku__startswith="BENCH-").exists():
+        return
+    began = time.perf_counter()
+    populate(products=products, lines=lines, seed=seed)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"populated in {time.perf_counter() - began:.1f}s", file=sys.stderr)
+
+
+def bench_superuser():
+    """Return the superuser the benches sign in as, creating it once."""
+    from accounts.models import User
+
+    return User.objects.filter(username="bench-admin").first() or (
+        User.objects.create_superuser("bench-admin", "admin@example.com", None)
+    )
+
+
 def time_page(client, url: str, repeat: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -294,25 +321,11 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client, override_settings
 
-    from accounts.models import User
-    from catalog.models import Product
-
-    call_command("migrate", verbosity=0, skip_checks=True)
-    if not Product.objects.filter(sku__startswith="BENCH-").exists():
-        began = time.perf_counter()
-        populate(products=args.products, lines=args.lines, seed=args.seed)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        print(f"populated in {time.perf_counter() - began:.1f}s", file=sys.stderr)
-
-    admin = User.objects.filter(username="bench-admin").first()
-    if admin is None:
-        admin = User.objects.create_superuser("bench-admin", "admin@example.com", None)
+    migrate_and_populate(products=args.products, lines=args.lines, seed=args.seed)
+    admin = bench_superuser()
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {

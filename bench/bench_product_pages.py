@@ -69,23 +69,14 @@ def main() -> None:
     import django
 
     django.setup()
-    from bench_admin import populate
+    from bench_admin import bench_superuser, migrate_and_populate
     from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
     from django.test import Client, override_settings
 
     from accounts.models import User
     from catalog.models import Product
 
-    call_command("migrate", verbosity=0, skip_checks=True)
-    if not Product.objects.filter(sku__startswith="BENCH-").exists():
-        began = time.perf_counter()
-        populate(products=args.products, lines=args.lines, seed=args.seed)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        print(f"populated in {time.perf_counter() - began:.1f}s", file=sys.stderr)
+    migrate_and_populate(products=args.products, lines=args.lines, seed=args.seed)
     rng = random.Random(args.seed)
     active = list(
         Product.objects.filter(is_active=True).values_list("pk", "sku").order_by("pk")
@@ -93,9 +84,7 @@ def main() -> None:
     sample = rng.sample(active, min(args.sample, len(active)))
     serve_sample([pk for pk, _ in sample], [pk for pk, _ in active], rng)
 
-    admin = User.objects.filter(username="bench-admin").first() or (
-        User.objects.create_superuser("bench-admin", "admin@example.com", None)
-    )
+    admin = bench_superuser()
     shopper = User.objects.filter(username="bench-shopper").first() or (
         User.objects.create_user("bench-shopper", "shopper@example.com", None)
     )
