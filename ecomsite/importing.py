@@ -363,7 +363,8 @@ def run_import(
         try:
             with transaction.atomic():
                 result = importer.write(batch)
-        except DatabaseError as exc:
+        # COPY goes to the driver's cursor directly, so its errors are the driver's own.
+        except (DatabaseError, connection.Database.Error) as exc:
             raise ImportAborted(
                 f"Lines {batch[0].line}–{batch[-1].line} were not imported: the "
                 f"database refused them ({exc}). Nothing of that batch was written; "

@@ -4,6 +4,7 @@ import csv
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from catalog.models import Category
 from ecomsite.importing import (
@@ -152,6 +153,34 @@ def test_a_batch_the_database_refuses_leaves_nothing_of_that_batch(tmp_path):
 
     assert sorted(Category.objects.values_list("name", flat=True)) == ["Mugs", "Tea"]
     assert aborted.value.summary.imported == 2
+
+
+class DriverFailsOnSecondBatch(CategoryNames):
+    """Writes through the driver's own cursor (as COPY does) and fails in batch 2."""
+
+    def __init__(self):
+        self.batches = 0
+
+    def write(self, rows):
+        self.batches += 1
+        result = super().write(rows)
+        if self.batches == 2:
+            raise connection.Database.OperationalError("connection was terminated")
+        return result
+
+
+def test_a_driver_error_aborts_with_a_sentence_and_keeps_earlier_batches(tmp_path):
+    path = write_file(tmp_path / "c.csv", "name\nMugs\nTea\nPots\nPans\n")
+
+    with pytest.raises(ImportAborted, match="connection was terminated") as aborted:
+        run_import(
+            path,
+            DriverFailsOnSecondBatch(),
+            ImportOptions(batch_size=2, progress=False),
+        )
+
+    assert "run the import again" in str(aborted.value)
+    assert sorted(Category.objects.values_list("name", flat=True)) == ["Mugs", "Tea"]
 
 
 def test_batch_size_must_be_positive(tmp_path):
