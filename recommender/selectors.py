@@ -10,9 +10,9 @@ from django.db.models.functions import Coalesce, NullIf
 
 from catalog.models import CATEGORY_PATH_SEPARATOR, Product, ProductImage
 from mlops.models import ModelKind, ServedBatch
-from orders.models import Order, OrderLine
 
-from .models import ProductRecommendation, Recommendation, RecommendationRule
+from . import served_rows
+from .models import ProductRecommendation, RecommendationRule
 
 
 def catalogue_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,6 +48,7 @@ def active_batch_id(kind: str = ModelKind.RECOMMENDER) -> int | None:
 # --- Served lists ----------------------------------------------------------------
 
 PINNED_REASON = "Recommended by the shop"
+PIN, EXCLUDE = RecommendationRule.Action.PIN, RecommendationRule.Action.EXCLUDE
 MAX_CANDIDATES = 200  # served rows read per list; batch inference writes 20
 
 
@@ -146,28 +147,28 @@ def first_image_name(product_ref: str) -> Subquery:
 
 def serving_rules() -> ServingRules:
     """Return the active operator rules (one query)."""
-    rules = (
-        RecommendationRule.objects.filter(is_active=True)
-        .select_related("product", "product__category", "category")
-        .annotate(image_name=first_image_name("product_id"))
-        .order_by("position", "id")
-    )
     excluded_products, excluded_paths, pins = set(), [], []
-    for rule in rules:
-        if rule.action == RecommendationRule.Action.EXCLUDE:
-            if rule.product_id:
-                excluded_products.add(rule.product_id)
-            elif rule.category_id:
-                excluded_paths.append(rule.category.path)
-        elif rule.action == RecommendationRule.Action.PIN and rule.product_id:
+    for (
+        action,
+        product,
+        image_name,
+        category_path,
+        position,
+    ) in served_rows.active_rules():
+        if action == EXCLUDE:
+            if product is not None:
+                excluded_products.add(product.pk)
+            elif category_path:
+                excluded_paths.append(category_path)
+        elif action == PIN and product is not None:
             item = ServedItem(
-                product=rule.product,
-                rank=rule.position,
+                product=product,
+                rank=position,
                 score=None,
                 reason=PINNED_REASON,
-                image_name=rule.image_name,
+                image_name=image_name,
             )
-            pins.append((rule.position, item))
+            pins.append((position, item))
     return ServingRules(
         excluded_product_ids=frozenset(excluded_products),
         excluded_category_paths=tuple(excluded_paths),
@@ -185,12 +186,7 @@ def active_recommender_batches() -> QuerySet[ServedBatch]:
 
 def bought_product_ids(customer) -> set[int]:
     """Return the pks of the products a customer has bought (sales not cancelled)."""
-    return set(
-        OrderLine.objects.filter(order__customer=customer, order__kind=Order.Kind.SALE)
-        .exclude(order__status=Order.Status.CANCELLED)
-        .values_list("product_id", flat=True)
-        .distinct()
-    )
+    return served_rows.bought_product_ids(customer.pk)
 
 
 def recommendations_for(
@@ -202,28 +198,10 @@ def recommendations_for(
     already bought unless the shop is set for repeat purchase; pinned products take
     their positions. Three queries: rows, rules, purchases.
     """
-    rows = (
-        Recommendation.objects.filter(
-            batch__in=active_recommender_batches(), customer=customer
-        )
-        .select_related("product", "product__category")
-        .annotate(image_name=first_image_name("product_id"))
-        .order_by("rank")[:MAX_CANDIDATES]
-    )
-    candidates = [
-        ServedItem(
-            product=row.product,
-            rank=row.rank,
-            score=row.score,
-            reason=row.reason,
-            batch_id=row.batch_id,
-            image_name=row.image_name,
-        )
-        for row in rows
-    ]
+    rows = served_rows.customer_rows(customer.pk, MAX_CANDIDATES)
     bought = set() if settings.SHOP_REPEAT_PURCHASE else bought_product_ids(customer)
     return apply_serving_rules(
-        candidates,
+        _served_items(rows),
         rules=rules if rules is not None else serving_rules(),
         bought=bought,
         pin=True,
@@ -242,31 +220,26 @@ def product_list_for(
 
     Unsellable and excluded products are left out (two queries: rows, rules).
     """
-    rows = (
-        ProductRecommendation.objects.filter(
-            batch__in=active_recommender_batches(), product=product, list=list_name
-        )
-        .exclude(recommended=product)
-        .select_related("recommended", "recommended__category")
-        .annotate(image_name=first_image_name("recommended_id"))
-        .order_by("rank")[:MAX_CANDIDATES]
-    )
-    candidates = [
-        ServedItem(
-            product=row.recommended,
-            rank=row.rank,
-            score=row.score,
-            reason=row.reason,
-            batch_id=row.batch_id,
-            image_name=row.image_name,
-        )
-        for row in rows
-    ]
+    rows = served_rows.product_rows(product.pk, list_name, MAX_CANDIDATES)
     return apply_serving_rules(
-        candidates,
+        _served_items(rows),
         rules=rules if rules is not None else serving_rules(),
         limit=limit,
     )
+
+
+def _served_items(rows: list[served_rows.ServedRow]) -> list[ServedItem]:
+    return [
+        ServedItem(
+            product=product,
+            rank=rank,
+            score=score,
+            reason=reason,
+            batch_id=batch_id,
+            image_name=image_name,
+        )
+        for product, rank, score, reason, batch_id, image_name in rows
+    ]
 
 
 def similar_products(

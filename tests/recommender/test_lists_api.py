@@ -1,6 +1,7 @@
 """The served-list endpoints: who may read which list, and what an entry holds."""
 
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from recommender.models import RecommendationRule
@@ -134,3 +135,35 @@ def test_product_list_urls_without_the_slash_redirect(lists, api_client):
 
     assert response.status_code == 301
     assert response["Location"] == "/api/v1/products/MUG-1/bought-together/"
+
+
+def test_entries_are_what_the_declared_fields_give(lists, customer, rf):
+    from catalog.services import product_image_add
+    from recommender.api.lists import ServedItemSerializer
+    from recommender.selectors import recommendations_for
+    from tests.admin_support import png_bytes
+    from tests.factories import CategoryFactory
+
+    _, tea, cup, _ = lists
+    product_image_add(product=tea, raw=png_bytes())
+    cup.category = CategoryFactory()
+    cup.save()
+    RecommendationRule.objects.create(action="pin", product=cup, position=1)
+    items = recommendations_for(customer)
+    serializer = ServedItemSerializer(
+        items,
+        many=True,
+        context={
+            "request": rf.get("/"),
+            "image_names": {item.product.pk: item.image_name for item in items},
+        },
+    )
+
+    generic = [
+        serializers.Serializer.to_representation(serializer.child, item)
+        for item in items
+    ]
+    assert serializer.data == generic
+    assert [e["score"] is None for e in generic] == [True, False]
+    assert generic[0]["product"]["category_path"] == cup.category.path
+    assert generic[1]["product"]["thumbnail_url"].startswith("http://testserver/")
