@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Avg, QuerySet
+from django.db.models import Avg, Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import Category, Product
@@ -94,16 +94,31 @@ def _series(kind: str, rows: Iterable[tuple]) -> ForecastSeries | None:
 SERIES_FIELDS = ("frequency", "period_start", "p10", "p50", "p90")
 
 
-def _product_series(product: Product, kind: str) -> ForecastSeries | None:
-    batch_id = active_forecast_batch_id(kind)
-    if batch_id is None:
-        return None
-    rows = (
-        ForecastPoint.objects.filter(batch_id=batch_id, product=product, kind=kind)
-        .order_by("period_start")
-        .values_list(*SERIES_FIELDS)
+def _active_batch(kind: str) -> QuerySet[ServedBatch]:
+    # A sub-select, so rows and their batch are read in one statement.
+    return ServedBatch.objects.filter(kind=kind, state=ServedBatch.State.ACTIVE).values(
+        "pk"
     )
-    return _series(kind, rows)
+
+
+def _served_series(product: Product, kinds: list[str]) -> dict[str, ForecastSeries]:
+    """Return the product's served series of `kinds` (demand, price), in one query."""
+    served = Q()
+    for kind in kinds:
+        served |= Q(kind=kind, batch__in=_active_batch(kind))
+    rows = (
+        ForecastPoint.objects.filter(served, product=product)
+        .order_by("kind", "period_start")
+        .values_list("kind", *SERIES_FIELDS)
+    )
+    by_kind = defaultdict(list)
+    for kind, *fields in rows:
+        by_kind[kind].append(fields)
+    return {kind: _series(kind, fields) for kind, fields in by_kind.items()}
+
+
+def _product_series(product: Product, kind: str) -> ForecastSeries | None:
+    return _served_series(product, [kind]).get(kind)
 
 
 def demand_forecast(product: Product) -> ForecastSeries | None:
@@ -118,10 +133,9 @@ def price_forecast(product: Product) -> ForecastSeries | None:
 
 def forecast_summary(product: Product) -> ForecastSummary | None:
     """Return what the served demand forecast of a product says, and why."""
-    batch_id = active_forecast_batch_id(ModelKind.DEMAND)
-    if batch_id is None:
-        return None
-    return ForecastSummary.objects.filter(batch_id=batch_id, product=product).first()
+    return ForecastSummary.objects.filter(
+        batch__in=_active_batch(ModelKind.DEMAND), product=product
+    ).first()
 
 
 def open_purchase_orders(product: Product) -> QuerySet[PurchaseOrder]:
@@ -171,7 +185,8 @@ class ProductForecast:
 
 def product_forecast(product: Product, today: date | None = None) -> ProductForecast:
     """Return the product's served demand and price forecasts, summary and stock."""
-    demand = demand_forecast(product)
+    series = _served_series(product, [ModelKind.DEMAND, ModelKind.PRICE])
+    demand = series.get(ModelKind.DEMAND)
     lead_time = product_lead_time_days(product)
     service_level = float(product_service_level(product))
     incoming = list(
@@ -190,7 +205,7 @@ def product_forecast(product: Product, today: date | None = None) -> ProductFore
     return ProductForecast(
         product=product,
         demand=demand,
-        price=price_forecast(product),
+        price=series.get(ModelKind.PRICE),
         summary=forecast_summary(product),
         stock=stock,
         lead_time_days=lead_time,
