@@ -165,6 +165,8 @@ def client_process(args) -> list[tuple[str, int, float]]:
         rng = random.Random(seed * 1000 + number)
         token = tokens[number % len(tokens)]
         mine = []
+        # Start within one think time, as arriving shoppers do, not all at once.
+        time.sleep(rng.uniform(0, think))
         while time.time() < stop_at:
             sku = rng.choice(skus)
             endpoint = rng.choice(
