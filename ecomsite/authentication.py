@@ -3,12 +3,11 @@
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from .sqlreads import build, column, columns, table
+from .sqlreads import build, column, columns, fetch, table
 
 
 @cache
@@ -27,11 +26,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
     the token-and-user join cost more than the query on every API request."""
 
     def authenticate_credentials(self, key: str):
-        with connection.cursor() as cursor:
-            cursor.execute(_token_statement(), [key])
-            row = cursor.fetchone()
-        if row is None:
+        rows = fetch(_token_statement(), [key])
+        if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
+        row = rows[0]
         token_columns = columns(Token, "t")
         token = build(token_columns, row[: len(token_columns)])
         token.user = build(columns(get_user_model(), "u"), row[len(token_columns) :])

@@ -3,8 +3,9 @@
 Building a small query through the ORM costs more Python than the database takes to
 run it. The few reads on every API request (the token and its user, a served list)
 therefore use statements written once per process; `columns` names a model's columns
-for one, and `build` turns the values of a row back into a model instance exactly as
-the ORM would (the backend's and the fields' converters applied).
+for one, `build` turns the values of a row back into a model instance exactly as the
+ORM would (the backend's and the fields' converters applied), and `fetch` runs one: on
+PostgreSQL as a prepared statement, planned once per connection instead of per call.
 """
 
 from dataclasses import dataclass
@@ -58,6 +59,27 @@ def build(cols: Columns, values) -> Model:
         for converter, column in converters:
             values[position] = converter(values[position], column, connection)
     return cols.model.from_db(connection.alias, cols.attnames, values)
+
+
+def fetch(statement: str, params: list) -> list[tuple]:
+    """Run a fixed statement and return its rows."""
+    connection.ensure_connection()
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        # Logged queries (DEBUG, query-count tests) go the ordinary way: a prepared
+        # statement's text is not kept on its cursor for the log.
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+    import psycopg
+
+    # Django's cursors bind parameters on the client, which rules out preparing;
+    # this one binds on the server, on the same connection and transaction, and is
+    # wrapped as Django's own are (errors translated to Django's).
+    raw = connection.connection
+    raw.prepare_threshold = 0  # Django's client-binding cursors never prepare
+    with connection.make_cursor(psycopg.Cursor(raw)) as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
 
 def table(model: type[Model]) -> str:

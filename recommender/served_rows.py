@@ -9,10 +9,8 @@ are deferred). Portable between PostgreSQL and SQLite.
 
 from functools import cache
 
-from django.db import connection
-
 from catalog.models import Category, Product, ProductImage
-from ecomsite.sqlreads import build, column, columns, table
+from ecomsite.sqlreads import build, column, columns, fetch, table
 from mlops.models import ModelKind, ServedBatch
 from orders.models import Order, OrderLine
 
@@ -125,11 +123,8 @@ def _active_product_statement() -> str:
 
 
 def _served(statement: str, params: list) -> list[ServedRow]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
     served = []
-    for rank, score, reason, batch_id, *values in rows:
+    for rank, score, reason, batch_id, *values in fetch(statement, params):
         product, picture = product_from_row(values)
         served.append((product, rank, score, reason, batch_id, picture))
     return served
@@ -151,10 +146,8 @@ def product_rows(product_id: int, list_name: str, limit: int) -> list[ServedRow]
 
 def active_product_id(sku: str) -> int | None:
     """The pk of the active product with this SKU, if there is one."""
-    with connection.cursor() as cursor:
-        cursor.execute(_active_product_statement(), [sku, True])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    rows = fetch(_active_product_statement(), [sku, True])
+    return rows[0][0] if rows else None
 
 
 Rule = tuple[str, Product | None, str | None, str | None, int]
@@ -163,11 +156,8 @@ Rule = tuple[str, Product | None, str | None, str | None, int]
 
 def active_rules() -> list[Rule]:
     """The active operator rules, in order, with their products (one query)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_rules_statement(), [True])
-        rows = cursor.fetchall()
     rules = []
-    for action, category_path, position, *values in rows:
+    for action, category_path, position, *values in fetch(_rules_statement(), [True]):
         product, picture = product_from_row(values) if values[0] else (None, None)
         rules.append((action, product, picture, category_path, position))
     return rules
@@ -176,6 +166,4 @@ def active_rules() -> list[Rule]:
 def bought_product_ids(customer_id: int) -> set[int]:
     """The pks of the products a customer has bought (sales not cancelled)."""
     params = [customer_id, Order.Kind.SALE, Order.Status.CANCELLED]
-    with connection.cursor() as cursor:
-        cursor.execute(_bought_statement(), params)
-        return {product_id for (product_id,) in cursor.fetchall()}
+    return {product_id for (product_id,) in fetch(_bought_statement(), params)}
