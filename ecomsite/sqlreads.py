@@ -11,6 +11,7 @@ PostgreSQL as a prepared statement, planned once per connection instead of per c
 from dataclasses import dataclass
 from functools import cache
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 
@@ -64,7 +65,8 @@ def build(cols: Columns, values) -> Model:
 def fetch(statement: str, params: list) -> list[tuple]:
     """Run a fixed statement and return its rows."""
     connection.ensure_connection()
-    if connection.vendor != "postgresql" or connection.queries_logged:
+    prepared = settings.PREPARED_READS and connection.vendor == "postgresql"
+    if not prepared or connection.queries_logged:
         # Logged queries (DEBUG, query-count tests) go the ordinary way: a prepared
         # statement's text is not kept on its cursor for the log.
         with connection.cursor() as cursor:

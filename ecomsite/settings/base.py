@@ -155,6 +155,11 @@ IMAGE_THUMBNAIL_SIZE = (256, 256)
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 
 # --- REST API ---------------------------------------------------------------
+# The hottest reads (API tokens, served lists) run as prepared statements on
+# PostgreSQL. Turn off behind a pooler that cannot keep them (PgBouncer in
+# transaction mode before 1.21).
+PREPARED_READS = env.bool("PREPARED_READS", default=True)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "ecomsite.authentication.TokenAuthentication",
