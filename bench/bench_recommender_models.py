@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINES = ("recent-popularity", "item-knn", "ease")  # the issue's baselines
+# The platform's baselines (recommender/mlkind.py); SASRec and the category chain are
+# the trained candidates.
+BASELINES = ("recent-popularity", "category-popularity", "item-knn", "ease")
 
 
 def log(message: str) -> None:
@@ -53,6 +55,7 @@ def load_data(events: bool):
 
 def candidates(frame, args):
     """Yield (name, list of (params, factory)) per model family."""
+    from recommender.ml.category_chain import CategoryChain
     from recommender.ml.neighbours import EASE, ItemKNN
     from recommender.ml.popularity import CategoryPopularity, RecentPopularity
     from recommender.ml.sasrec import SASRec
@@ -74,6 +77,25 @@ def candidates(frame, args):
                 ),
             )
             for h, w in grid((7, 30, 90), (0.05, 0.2, 0.5))
+        ],
+    )
+    yield (
+        "category-chain",
+        [
+            (
+                {"half_life_days": h, "browse_weight": b, "l2": l2},
+                lambda h=h, b=b, l2=l2: CategoryChain(
+                    item_category=frame.product_category,
+                    n_categories=len(frame.category_ids),
+                    half_life_days=h,
+                    browse_weight=b,
+                    l2=l2,
+                    seed=args.seed,
+                ),
+            )
+            for h, b, l2 in grid(
+                args.chain_half_lives, args.chain_browse_weights, args.chain_l2
+            )
         ],
     )
     yield (
@@ -141,6 +163,7 @@ def compare(frame, split, purchases_of, args) -> dict:
         return evaluate(score, history, users, items, repeat_purchase=True)
 
     results = {}
+    models = {}  # name: (the chosen model fitted for validation, refitted for test)
     for name, configs in candidates(frame, args):
         if args.only and name not in args.only:
             continue
@@ -154,8 +177,8 @@ def compare(frame, split, purchases_of, args) -> dict:
             )
             log(f"{name} {params}: validation {val} ({fit_s:.1f}s)")
             if best is None or val["ndcg@10"] > best[1]["ndcg@10"]:
-                best = (params, val, make)
-        params, val, make = best
+                best = (params, val, make, model)
+        params, val, make, val_model = best
         started = time.perf_counter()
         model = make().fit(split.train_plus_validation)
         train_s = time.perf_counter() - started
@@ -174,6 +197,9 @@ def compare(frame, split, purchases_of, args) -> dict:
             **extra,
         }
         log(f"{name} test {results[name]}")
+        models[name] = (val_model, model)
+    if {"category-chain", "sasrec"} <= models.keys():
+        results["chain+sasrec"] = blend(models, split, measure, args)
     baselines = {k: v for k, v in results.items() if k in BASELINES}
     best_baseline = max(baselines, key=lambda k: baselines[k]["ndcg@10"], default=None)
     winner = max(results, key=lambda k: results[k]["ndcg@10"], default=None)
@@ -194,12 +220,62 @@ def compare(frame, split, purchases_of, args) -> dict:
         summary["sasrec_vs_best_baseline"] = (
             round(results["sasrec"]["ndcg@10"] / base - 1, 4) if base else None
         )
+    for name in ("category-chain", "chain+sasrec"):
+        if best_baseline and name in results:
+            base = results[best_baseline]["ndcg@10"]
+            summary[f"{name}_vs_best_baseline"] = round(
+                results[name]["ndcg@10"] / base - 1, 4
+            )
     if "category-popularity" in results and "sasrec" in results:
         base = results["category-popularity"]["ndcg@10"]
         summary["sasrec_vs_category_popularity"] = (
             round(results["sasrec"]["ndcg@10"] / base - 1, 4) if base else None
         )
     return summary
+
+
+def blend(models, split, measure, args) -> dict:
+    """A log-space blend of the chain (log-probabilities) and SASRec (log-softmax of
+    its logits), the SASRec weight chosen on validation, then measured on test."""
+
+    def blended(chain, sasrec, weight):
+        def score(history, users):
+            logits = np.asarray(sasrec.score(history, users), np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            return (1 - weight) * chain.score(history, users) + weight * log_p
+
+        return type("Blend", (), {"score": staticmethod(score)})()
+
+    (chain_val, chain_test), (sasrec_val, sasrec_test) = (
+        models["category-chain"],
+        models["sasrec"],
+    )
+    best = None
+    for weight in args.blend_weights:
+        val = measure(
+            blended(chain_val, sasrec_val, weight),
+            split.train,
+            split.validation_users,
+            split.validation_items,
+        )
+        log(f"chain+sasrec weight {weight}: validation {val}")
+        if best is None or val["ndcg@10"] > best[1]["ndcg@10"]:
+            best = (weight, val)
+    weight, val = best
+    test = measure(
+        blended(chain_test, sasrec_test, weight),
+        split.train_plus_validation,
+        split.test_users,
+        split.test_items,
+    )
+    result = {
+        **test,
+        "params": {"sasrec_weight": weight},
+        "validation_ndcg@10": val["ndcg@10"],
+    }
+    log(f"chain+sasrec test {result}")
+    return result
 
 
 def synthetic(args) -> dict:
@@ -286,6 +362,18 @@ def main() -> None:
         nargs="+",
         default=["none"],
         help="SASRec variants: category embeddings, per-item logit bias",
+    )
+    parser.add_argument("--chain-half-lives", type=float, nargs="+", default=[30, 90])
+    parser.add_argument(
+        "--chain-browse-weights", type=float, nargs="+", default=[1.0, 3.0]
+    )
+    parser.add_argument("--chain-l2", type=float, nargs="+", default=[0.3, 3.0])
+    parser.add_argument(
+        "--blend-weights",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7],
+        help="SASRec's weight in the chain+sasrec blend (chosen on validation)",
     )
     parser.add_argument("--synthetic-scale", action="store_true")
     parser.add_argument("--users", type=int, default=100_000)

@@ -4,13 +4,21 @@ import io
 
 import numpy as np
 
+from .category_chain import CategoryChain
 from .neighbours import EASE, ItemKNN
 from .popularity import CategoryPopularity, RecentPopularity
 from .sasrec import SASRec
 
 MODELS = {
     m.algorithm: m
-    for m in (RecentPopularity, CategoryPopularity, ItemKNN, EASE, SASRec)
+    for m in (
+        RecentPopularity,
+        CategoryPopularity,
+        ItemKNN,
+        EASE,
+        SASRec,
+        CategoryChain,
+    )
 }
 
 

@@ -29,14 +29,17 @@ def infer():
     return run
 
 
-def test_training_registers_sasrec_and_serves_the_best_measured_model(shop):
+def test_training_registers_the_better_trained_model_and_serves_the_best(shop):
     run = train()
 
     assert run.state == Run.State.SUCCEEDED, run.error
     assert run.progress == 100
     assert run.device.startswith("tensorflow on CPU")
     trained = ModelVersion.objects.get(run=run)
-    assert trained.algorithm == "sasrec"
+    both = trained.protocol["trained_models"]
+    assert set(both) == {"sasrec", "category-chain"}
+    assert trained.algorithm == max(both, key=lambda name: both[name]["ndcg@10"])
+    assert trained.metrics == both[trained.algorithm]
     assert set(trained.baselines) == {
         "popularity",
         "category-popularity",

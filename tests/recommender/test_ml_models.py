@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from mlops.ml.device import setup_device
+from recommender.ml.category_chain import CategoryChain
 from recommender.ml.copurchase import BoughtTogether, with_fallback
 from recommender.ml.explain import reason_items
 from recommender.ml.models import MODELS, load_model
@@ -151,6 +152,7 @@ def fitted_models():
         ItemKNN(k=5).fit(data),
         EASE(l2=5.0, max_items=10).fit(data),
         SASRec(dim=8, max_len=6, epochs=2).fit(data),
+        CategoryChain(item_category=category, n_categories=3).fit(data),
     ]
 
 
