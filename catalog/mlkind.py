@@ -4,14 +4,16 @@ Training learns from products whose category a person set, confirmed or imported
 (`catalog.categorisation.training_examples`), split per category into training,
 validation and test sets. The image+title network and the baselines (the majority
 class, a title-only TF-IDF model) are fitted on the training set. The candidate
-model, `image+title+tfidf`, is the network with the TF-IDF model beside it: their
-log-probabilities averaged with a weight chosen on the validation set
+model, `image+title+tfidf+features`, is the network with the TF-IDF model and a
+picture-only model of colour, texture and outline features (`ml.image_features`,
+which learns from a few pictures a category where the network cannot) beside it:
+their log-probabilities averaged with weights chosen on the validation set
 (`ml.fusion`). Each candidate's confidence thresholds are chosen on the validation
 set to reach the target precision (`CATEGORY_TARGET_PRECISION`, default 95%), and
 everything is measured on the test set: accuracy, macro-F1, the share auto-assigned
 and its realised precision, parent accuracy, per-category precision and recall (the
-network alone is measured too, in the protocol's `components`). The registry serves
-the most accurate.
+network and the image-features model alone are measured too, in the protocol's
+`components`). The registry serves the most accurate.
 
 Inference classifies every product with a picture whose category no person set; the
 served model's `classify(products)` is also what the upload task calls. Both store
@@ -260,6 +262,7 @@ class ImageKind:
     def train(self, context: TrainContext) -> TrainingOutcome:
         from .ml.classifier import ClassifierConfig, ProductClassifier
         from .ml.fusion import ImageTitleTfidf
+        from .ml.image_features import ImageFeatures
 
         options = context.options
         tracker = ProgressTracker(context.progress, 100)
@@ -333,14 +336,23 @@ class ImageKind:
             baselines[baseline.name], _ = measured(
                 baseline.name, baseline, embedder=network
             )
-        tracker.update(95, "baselines measured", force=True)
-        # The served candidate: the network with the TF-IDF title model beside it,
-        # both trained above, weighed against each other on validation data.
-        fused = ImageTitleTfidf(network, title_model, seed=context.seed)
-        fused.fit_weight(*part(data.validation))
+        features = ImageFeatures(seed=context.seed)
+        pictures_alone, _ = measured(features.name, features)
+        tracker.update(95, "baselines and image features measured", force=True)
+        # The served candidate: the network with the TF-IDF title model and the
+        # image-features model beside it, all trained above, weighed against each
+        # other on validation data.
+        fused = ImageTitleTfidf(network, title_model, features, seed=context.seed)
+        train_images, train_titles, train_labels = part(data.train)
+        out_of_fold = fused.cross_validate(
+            train_images, train_titles, train_labels, len(data.class_category_ids)
+        )
+        fused.fit_weight(*part(data.validation), out_of_fold=out_of_fold)
         context.log(
-            f"{fused.name}: network weight {fused.weight:.2f}, temperature "
-            f"{fused.temperature:.3f} (chosen on validation)"
+            f"{fused.name}: image-features share {fused.features_share:.2f} against "
+            "TF-IDF (chosen out of fold and on validation), network weight "
+            f"{fused.weight:.2f}, temperature {fused.temperature:.3f} (chosen on "
+            "validation)"
         )
         model, per_class = measured(fused.name, fused, fit=False)
         tracker.update(100, "done", force=True)
@@ -359,10 +371,16 @@ class ImageKind:
                 "thresholds": "per category on validation, to reach the target",
                 "calibration": "temperature scaling on validation",
                 "fusion": (
-                    "weighted mean of the image+title network's and the title "
-                    "TF-IDF model's log-probabilities, weight chosen on validation"
+                    "weighted mean of the image+title network's, the image-features "
+                    "model's and the title TF-IDF model's log-probabilities; the "
+                    "share of image features against TF-IDF chosen on out-of-fold "
+                    "training predictions and validation, the network's weight on "
+                    "validation"
                 ),
-                "components": {ProductClassifier.name: alone.metrics},
+                "components": {
+                    ProductClassifier.name: alone.metrics,
+                    ImageFeatures.name: pictures_alone.metrics,
+                },
                 "per_class": {
                     data.class_paths[index]: {
                         k: round(v, 4) if isinstance(v, float) else v

@@ -61,9 +61,11 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     settings.CATEGORY_TARGET_PRECISION = 0.9
     unlabelled = build_catalogue()
     version = ModelVersion.objects.get(run=run(Run.Type.TRAIN, **TINY))
-    assert version.algorithm == "image+title+tfidf"
-    assert set(version.protocol["components"]) == {"image-title"}  # measured alone
+    assert version.algorithm == "image+title+tfidf+features"
+    # measured alone
+    assert set(version.protocol["components"]) == {"image-title", "image-features"}
     assert 0 <= version.hyperparameters["network_weight"] <= 1
+    assert 0 <= version.hyperparameters["image_features_share"] <= 1
     assert {"accuracy", "macro_f1", "auto_assign_rate", "parent_accuracy"} <= set(
         version.metrics
     )
