@@ -43,7 +43,22 @@ class MajorityClass:
         return model
 
 
-class TitleOnly:
+class Pickled:
+    """Artifact bytes by pickle, for fitted scikit-learn pipelines: only ever load
+    artifacts this project wrote (they are checksummed in the registry)."""
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes):
+        model = pickle.loads(data)  # noqa: S301 - our own checksummed artifact
+        if not isinstance(model, cls):
+            raise ValueError(f"These bytes are not a {cls.__name__} model.")
+        return model
+
+
+class TitleOnly(Pickled):
     """TF-IDF of title words and characters, then a logistic regression."""
 
     name = "title-tfidf"
@@ -87,14 +102,3 @@ class TitleOnly:
 
     def hyperparameters(self) -> dict:
         return {"c": self.c, "temperature": self.temperature}
-
-    def to_bytes(self) -> bytes:
-        """Pickle the fitted pipeline: only ever load artifacts this project wrote."""
-        return pickle.dumps(self)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "TitleOnly":
-        model = pickle.loads(data)  # noqa: S301 - our own checksummed artifact
-        if not isinstance(model, cls):
-            raise ValueError("These bytes are not a title-only categoriser.")
-        return model

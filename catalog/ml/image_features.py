@@ -20,7 +20,6 @@ on validation data, so where the network reads pictures better (thousands of rea
 photos) it simply gets little weight.
 """
 
-import pickle
 import warnings
 from collections.abc import Sequence
 
@@ -30,6 +29,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .baselines import Pickled
 from .calibration import apply_temperature, fit_temperature
 
 BATCH = 256
@@ -221,7 +221,7 @@ def _outline(mask: np.ndarray) -> np.ndarray:
     )
 
 
-class ImageFeatures:
+class ImageFeatures(Pickled):
     """Colour, texture and outline features of the picture, then shrunk LDA."""
 
     name = "image-features"
@@ -290,14 +290,3 @@ class ImageFeatures:
             "classifier": "lda-ledoit-wolf",
             "temperature": self.temperature,
         }
-
-    def to_bytes(self) -> bytes:
-        """Pickle the fitted pipeline: only ever load artifacts this project wrote."""
-        return pickle.dumps(self)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "ImageFeatures":
-        model = pickle.loads(data)  # noqa: S301 - our own checksummed artifact
-        if not isinstance(model, cls):
-            raise ValueError("These bytes are not an image-features categoriser.")
-        return model
