@@ -12,8 +12,9 @@ baseline trained above, weighed on the validation part (no extra training);
 "image+title+tfidf+features" (the candidate the `image` kind serves) adds the
 image-features model (colour, texture and outline features, LDA), its share against
 TF-IDF chosen on out-of-fold predictions of the training part (cross-validation of
-the two cheap models) and the validation part, then the network's weight. "..., SKU as title" is a model with every title
-replaced by the SKU at validation and test time, so only the image can tell.
+the two cheap models) and the validation part, then the network's weight.
+"..., SKU as title" is a model with every title replaced by the SKU at validation and
+test time, so only the image can tell.
 Throughput: 10,000 images (the dataset's files, repeated) decoded and classified by
 the fused model.
 Prints progress to stderr and one JSON line to stdout.
