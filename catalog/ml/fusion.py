@@ -147,20 +147,13 @@ class ImageTitleTfidf:
             pictures = self._image_log_probabilities(images)
             self._fit_share(tfidf, pictures, labels, out_of_fold)
         silent = self._silent(titles)
-        self.validation_nll = {}
-        best = None
-        for weight in WEIGHTS:
-            weight = float(weight)
+
+        def mixed(weight: float) -> np.ndarray:
             image_weight = (1 - weight) * self.features_share
-            logits = self._mix(parts, tfidf, silent, weight, pictures, image_weight)
-            temperature = fit_temperature(logits, labels)
-            nll = negative_log_likelihood(
-                apply_temperature(logits, temperature), labels
-            )
-            self.validation_nll[weight] = round(nll, 6)
-            if best is None or nll < best[0] - 1e-9:
-                best = (nll, weight, image_weight, temperature)
-        _, self.weight, self.image_weight, self.temperature = best
+            return self._mix(parts, tfidf, silent, weight, pictures, image_weight)
+
+        self.validation_nll, self.weight, self.temperature = _lowest_nll(mixed, labels)
+        self.image_weight = (1 - self.weight) * self.features_share
         return self
 
     def _fit_share(self, tfidf, pictures, labels, out_of_fold) -> None:
@@ -169,18 +162,9 @@ class ImageTitleTfidf:
             tfidf = np.vstack([out_of_fold[0], tfidf])
             pictures = np.vstack([out_of_fold[1], pictures])
             labels = np.concatenate([np.asarray(out_of_fold[2]), labels])
-        best = None
-        for share in WEIGHTS:
-            share = float(share)
-            logits = share * pictures + (1 - share) * tfidf
-            temperature = fit_temperature(logits, labels)
-            nll = negative_log_likelihood(
-                apply_temperature(logits, temperature), labels
-            )
-            self.share_nll[share] = round(nll, 6)
-            if best is None or nll < best[0] - 1e-9:
-                best = (nll, share)
-        self.features_share = best[1]
+        self.share_nll, self.features_share, _ = _lowest_nll(
+            lambda share: share * pictures + (1 - share) * tfidf, labels
+        )
 
     # Prediction -------------------------------------------------------------------
 
@@ -251,25 +235,19 @@ class ImageTitleTfidf:
     # Description and persistence --------------------------------------------------
 
     def hyperparameters(self) -> dict:
-        return {
+        found = {
             **self.network.hyperparameters(),
             "tfidf_c": self.title_model.c,
             "tfidf_temperature": self.title_model.temperature,
             "network_weight": self.weight,
-            **(
-                {}
-                if self.image_model is None
-                else {
-                    **{
-                        f"image_features_{k}": v
-                        for k, v in self.image_model.hyperparameters().items()
-                    },
-                    "image_features_weight": self.image_weight,
-                    "image_features_share": self.features_share,
-                }
-            ),
             "fusion_temperature": self.temperature,
         }
+        if self.image_model is not None:
+            for name, value in self.image_model.hyperparameters().items():
+                found[f"image_features_{name}"] = value
+            found["image_features_weight"] = self.image_weight
+            found["image_features_share"] = self.features_share
+        return found
 
     def to_bytes(self) -> bytes:
         """Return both models and the fusion's weight as one NumPy archive."""
@@ -321,3 +299,17 @@ class ImageTitleTfidf:
         model.validation_nll = {float(k): v for k, v in meta["validation_nll"].items()}
         model.share_nll = {float(k): v for k, v in meta.get("share_nll", {}).items()}
         return model
+
+
+def _lowest_nll(logits_of, labels) -> tuple[dict[float, float], float, float]:
+    """Try each of WEIGHTS: return the validation NLL by weight (each mix
+    temperature-scaled), the weight with the lowest and its temperature."""
+    by_weight, best = {}, None
+    for weight in map(float, WEIGHTS):
+        logits = logits_of(weight)
+        temperature = fit_temperature(logits, labels)
+        nll = negative_log_likelihood(apply_temperature(logits, temperature), labels)
+        by_weight[weight] = round(nll, 6)
+        if best is None or nll < best[0] - 1e-9:
+            best = (nll, weight, temperature)
+    return by_weight, best[1], best[2]
