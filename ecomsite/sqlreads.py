@@ -64,7 +64,6 @@ def build(cols: Columns, values) -> Model:
 
 def fetch(statement: str, params: list) -> list[tuple]:
     """Run a fixed statement and return its rows."""
-    connection.ensure_connection()
     prepared = settings.PREPARED_READS and connection.vendor == "postgresql"
     if not prepared or connection.queries_logged:
         # Logged queries (DEBUG, query-count tests) go the ordinary way: a prepared
@@ -77,6 +76,7 @@ def fetch(statement: str, params: list) -> list[tuple]:
     # Django's cursors bind parameters on the client, which rules out preparing;
     # this one binds on the server, on the same connection and transaction, and is
     # wrapped as Django's own are (errors translated to Django's).
+    connection.ensure_connection()
     raw = connection.connection
     raw.prepare_threshold = 0  # Django's client-binding cursors never prepare
     with connection.make_cursor(psycopg.Cursor(raw)) as cursor:

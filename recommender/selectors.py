@@ -148,13 +148,8 @@ def first_image_name(product_ref: str) -> Subquery:
 def serving_rules() -> ServingRules:
     """Return the active operator rules (one query)."""
     excluded_products, excluded_paths, pins = set(), [], []
-    for (
-        action,
-        product,
-        image_name,
-        category_path,
-        position,
-    ) in served_rows.active_rules():
+    rules = served_rows.active_rules()
+    for action, product, image_name, category_path, position in rules:
         if action == EXCLUDE:
             if product is not None:
                 excluded_products.add(product.pk)
@@ -229,17 +224,7 @@ def product_list_for(
 
 
 def _served_items(rows: list[served_rows.ServedRow]) -> list[ServedItem]:
-    return [
-        ServedItem(
-            product=product,
-            rank=rank,
-            score=score,
-            reason=reason,
-            batch_id=batch_id,
-            image_name=image_name,
-        )
-        for product, rank, score, reason, batch_id, image_name in rows
-    ]
+    return [ServedItem(*row) for row in rows]  # a ServedRow is in ServedItem's order
 
 
 def similar_products(

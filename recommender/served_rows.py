@@ -17,12 +17,22 @@ from orders.models import Order, OrderLine
 from .models import ProductRecommendation, Recommendation, RecommendationRule
 
 SHOWN_FIELDS = frozenset(
-    {"id", "sku", "name", "price", "currency", "is_active", "stock_tracked"}
-    | {"stock_on_hand", "category_id"}
+    {
+        "id",
+        "sku",
+        "name",
+        "price",
+        "currency",
+        "is_active",
+        "stock_tracked",
+        "stock_on_hand",
+        "category_id",
+    }
 )
 
 ServedRow = tuple[Product, int, float | None, str, int | None, str | None]
-"""(product, rank, score, reason, batch id, picture name) of one served entry."""
+"""(product, rank, score, reason, batch id, picture name) of one served entry: the
+fields of `recommender.selectors.ServedItem`, in its order."""
 
 
 def _product_columns():
