@@ -81,9 +81,13 @@ def purchases_of(history: Interactions) -> Interactions:
 def without_purchased(score):
     """Wrap a scorer so that what a customer already bought is never ranked."""
 
+    bought = {}  # the last history's purchases, kept across its blocks of users
+
     def masked(history: Interactions, users: np.ndarray) -> np.ndarray:
+        if bought.get("history") is not history:
+            bought.update(history=history, seen=SeenItems(purchases_of(history)))
         scores = np.array(score(history, users), dtype=np.float64, copy=True)
-        scores[SeenItems(purchases_of(history)).mask(users)] = -np.inf
+        scores[bought["seen"].mask(users)] = -np.inf
         return scores
 
     return masked

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .popularity import decayed_counts
-from .protocol import Interactions, index_of
+from .protocol import Interactions
 
 MAX_EVENTS = 20_000  # purchases the chain is fitted on (a seeded sample beyond this)
 MAX_CELLS = 2_000_000  # and at most this many purchases × categories: fast fits
@@ -221,13 +221,12 @@ class CategoryChain:
         """Return (len(users), n_categories) log P(next category) of the users."""
         n_cat = self.n_categories
         users = np.asarray(users, np.int64)
-        mask = np.isin(history.user, users)
-        bought = _purchases(history)[mask]
-        rows = index_of(history.user[mask], users)  # users are distinct
+        rows, index = history.rows_of(users)  # users are distinct
+        bought = _purchases(history)[index]
         item_category = np.asarray(self.item_category, np.int64)
-        cats = item_category[history.item[mask]]
-        day = history.day[mask]
-        weight = np.ones(len(rows)) if history.weight is None else history.weight[mask]
+        cats = item_category[history.item[index]]
+        day = history.day[index]
+        weight = np.ones(len(rows)) if history.weight is None else history.weight[index]
         weight = np.where(bought, weight, weight * self.browse_weight)
         last_day = np.full(len(users), -np.inf)
         np.maximum.at(last_day, rows, day)

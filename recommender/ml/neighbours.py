@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import get_lapack_funcs
 
 from .protocol import Interactions
 
@@ -104,13 +105,7 @@ def history_rows(
     history: Interactions, users: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (row in `users`, item, weight) for every history interaction of `users`."""
-    order = np.argsort(history.user, kind="stable")
-    user = history.user[order]
-    starts = np.searchsorted(user, users, side="left")
-    lengths = np.searchsorted(user, users, side="right") - starts
-    rows = np.repeat(np.arange(len(users)), lengths)
-    first = np.cumsum(lengths) - lengths
-    index = order[np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)]
+    rows, index = history.rows_of(users)
     weight = (
         np.ones(len(index), np.float32)
         if history.weight is None
@@ -354,7 +349,15 @@ def closed_form(gram: np.ndarray, l2: float) -> np.ndarray:
     """Return EASE's B for the Gram matrix XᵀX: zero diagonal, P = (G + λI)⁻¹."""
     g = gram.copy()
     g[np.diag_indices(len(g))] += l2
-    p = np.linalg.inv(g)
+    # G + λI is symmetric positive definite: invert it through its Cholesky factor
+    # (about half the work of a general inverse), then mirror the upper triangle.
+    potrf, potri = get_lapack_funcs(("potrf", "potri"), (g,))
+    factor, info = potrf(g, lower=False, overwrite_a=True, clean=False)
+    if info == 0:
+        p, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE's Gram matrix is not invertible ({info})")
+    p = np.triu(p) + np.triu(p, 1).T
     b = p / -np.diag(p)[None, :]
     b[np.diag_indices(len(b))] = 0.0
     return b

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .protocol import Interactions, index_of
+from .protocol import Interactions
 
 
 def decayed_counts(data: Interactions, half_life_days: float) -> np.ndarray:
@@ -91,13 +91,12 @@ class CategoryPopularity:
 
     def affinity(self, history: Interactions, users: np.ndarray) -> np.ndarray:
         """Return (len(users), n_categories) smoothed category shares of the users."""
-        mask = np.isin(history.user, users)
-        rows = index_of(history.user[mask], users)  # users are distinct
-        cats = self.item_category[history.item[mask]]
-        age = (history.day.max() - history.day[mask]) if mask.any() else np.zeros(0)
+        rows, index = history.rows_of(users)  # users are distinct
+        cats = self.item_category[history.item[index]]
+        age = (history.day.max() - history.day[index]) if len(index) else np.zeros(0)
         weights = 0.5 ** (age / max(self.half_life_days * 4, 1e-6))
         if history.weight is not None:
-            weights = weights * history.weight[mask]
+            weights = weights * history.weight[index]
         shares = np.zeros((len(users), self.n_categories))
         np.add.at(shares, (rows, cats), weights)
         totals = shares.sum(axis=1, keepdims=True)

@@ -8,6 +8,7 @@ the shop allows repeat purchases.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,6 +29,24 @@ class Interactions:
     n_users: int
     n_items: int
     weight: np.ndarray | None = None
+
+    @cached_property
+    def _by_user(self) -> tuple[np.ndarray, np.ndarray]:
+        """(stable order of the rows by user, the users in that order), sorted once."""
+        order = np.argsort(self.user, kind="stable")
+        return order, self.user[order]
+
+    def rows_of(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (position in `users`, row of these arrays) of every interaction of
+        `users` (distinct): grouped by user in `users`' order, each user's rows in
+        stored order. The sort by user is made once per history, not per call."""
+        order, user = self._by_user
+        starts = np.searchsorted(user, users, side="left")
+        lengths = np.searchsorted(user, users, side="right") - starts
+        position = np.repeat(np.arange(len(users)), lengths)
+        first = np.cumsum(lengths) - lengths  # where each user's run starts in `row`
+        row = order[np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)]
+        return position, row
 
     def take(self, mask: np.ndarray) -> "Interactions":
         return Interactions(
@@ -146,20 +165,12 @@ class SeenItems:
     """Which items each user already has, as a boolean mask for a block of users."""
 
     def __init__(self, history: Interactions):
-        order = np.argsort(history.user, kind="stable")
-        self.user = history.user[order]
-        self.item = history.item[order]
-        self.n_items = history.n_items
+        self.history = history
 
     def mask(self, users: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(users), self.n_items), dtype=bool)
-        starts = np.searchsorted(self.user, users, side="left")
-        ends = np.searchsorted(self.user, users, side="right")
-        lengths = ends - starts
-        rows = np.repeat(np.arange(len(users)), lengths)
-        first = np.cumsum(lengths) - lengths  # where each user's run starts in `index`
-        index = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
-        out[rows, self.item[index]] = True
+        out = np.zeros((len(users), self.history.n_items), dtype=bool)
+        position, row = self.history.rows_of(users)
+        out[position, self.history.item[row]] = True
         return out
 
 

@@ -59,6 +59,18 @@ def test_seen_items_mask():
     assert mask.tolist() == [[True, False, False, True], [False, False, True, False]]
 
 
+def test_rows_of_groups_a_users_rows_in_the_asked_order():
+    history = Interactions(
+        np.array([2, 0, 2, 1, 0, 2]), np.arange(6), np.zeros(6), n_users=4, n_items=6
+    )
+
+    position, row = history.rows_of(np.array([2, 3, 0]))
+
+    assert position.tolist() == [0, 0, 0, 2, 2]  # user 3 has no rows
+    assert row.tolist() == [0, 2, 5, 1, 4]  # each user's rows in stored order
+    assert history.rows_of(np.array([1]))[1].tolist() == [3]  # sorted once, reused
+
+
 def test_progress_tracker_throttles_and_computes_eta():
     now = [0.0]
     seen: list[Progress] = []
