@@ -46,6 +46,12 @@ DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
 DEFAULT_EASE_L2 = [100.0, 500.0]
 DEFAULT_KNN_SHRINK = [0.0, 10.0]
 DEFAULT_SIDE_INFO = False  # SASRec items carry their category's embedding too
+# SASRec's training stops before an epoch that would end past this (best epoch kept):
+# a run at 100,000 customers × 2 million interactions stays within 10 minutes.
+DEFAULT_SASREC_TIME_BUDGET_S = 240.0
+# Configurations are compared on at most this many customers' validation purchase (a
+# seeded sample); the test figures are always on every test customer.
+TUNING_CUSTOMERS = 20_000
 # The category chain ("next category, then product"), a candidate next to SASRec.
 DEFAULT_CHAIN_HALF_LIVES = [30.0, 90.0]
 DEFAULT_CHAIN_BROWSE_WEIGHTS = [1.0, 3.0]
@@ -61,6 +67,7 @@ SASREC_OPTIONS = (
     "epochs",
     "batch_size",
     "patience",
+    "time_budget_s",
 )
 
 
@@ -129,12 +136,18 @@ class RecommenderKind:
             score = model.score if repeat_purchase else without_purchased(model.score)
             return evaluate(score, history, users, items, repeat_purchase=True)
 
+        sampled = _sample(
+            len(split.validation_users),
+            int(options.get("tuning_customers", TUNING_CUSTOMERS)),
+            context.seed,
+        )
+
         def on_validation(model):
             return measure(
                 model.fit(split.train),
                 split.train,
-                split.validation_users,
-                split.validation_items,
+                split.validation_users[sampled],
+                split.validation_items[sampled],
             )
 
         def on_test(model):
@@ -179,6 +192,12 @@ class RecommenderKind:
                 ("l2",),
             ),
         ]
+        # Without views or cart adds, every browse weight fits the same chain.
+        browse_weights = (
+            options.get("chain_browse_weights", DEFAULT_CHAIN_BROWSE_WEIGHTS)
+            if not frame.is_purchase.all()
+            else [1.0]
+        )
         if options.get("category_chain", True):
             tuning.append(
                 (
@@ -194,9 +213,7 @@ class RecommenderKind:
                     list(
                         grid(
                             options.get("chain_half_lives", DEFAULT_CHAIN_HALF_LIVES),
-                            options.get(
-                                "chain_browse_weights", DEFAULT_CHAIN_BROWSE_WEIGHTS
-                            ),
+                            browse_weights,
                             options.get("chain_l2", DEFAULT_CHAIN_L2),
                         )
                     ),
@@ -232,7 +249,9 @@ class RecommenderKind:
 
         # A trained model, not a baseline, though tuned on validation like them.
         chain = fitted.pop("category-chain", None)
-        sasrec_options = {k: options[k] for k in SASREC_OPTIONS if k in options}
+        sasrec_options = {"time_budget_s": DEFAULT_SASREC_TIME_BUDGET_S} | {
+            k: options[k] for k in SASREC_OPTIONS if k in options
+        }
         if options.get("sasrec_side_info", DEFAULT_SIDE_INFO):
             sasrec_options |= {
                 "n_categories": len(frame.category_ids),
@@ -243,9 +262,11 @@ class RecommenderKind:
             split.train_plus_validation, progress=_scaled(context.progress, 40, 90)
         )
         sasrec_metrics = on_test(sasrec)
+        fit = sasrec.fit_result
         context.log(
             f"sasrec: {self.primary_metric} {sasrec_metrics[self.primary_metric]:.4f}"
-            f" after {sasrec.fit_result.epochs_run if sasrec.fit_result else 0} epochs"
+            f" after {fit.epochs_run if fit else 0} epochs"
+            + (" (time budget spent)" if fit and fit.budget_spent else "")
         )
         extra |= self._product_lists(frame, sasrec)
         trained = {
@@ -302,6 +323,7 @@ class RecommenderKind:
                 "exclude_history": not repeat_purchase,
                 "interactions": "purchases (weight 1), cart adds (0.3), views (0.1)",
                 "tuned_on": "validation purchase",
+                "tuning_customers": int(len(sampled)),
                 "trained_models": {
                     name: candidate.metrics for name, candidate in trained.items()
                 },
@@ -626,3 +648,10 @@ def _reason_labels(
         np.where(newcomer, len(reasons), len(reasons) + 1),
     )
     return Labels(codes, labels)
+
+
+def _sample(n: int, most: int, seed: int) -> np.ndarray:
+    """Every index below `n`, or a seeded sorted sample of `most` of them."""
+    if n <= most:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, most, replace=False))

@@ -4,6 +4,7 @@ It holds out a validation split, stops early when validation stops improving, ke
 the best weights (so that no overfitted model is served) and reports progress.
 """
 
+import time
 from dataclasses import dataclass
 
 import keras
@@ -28,12 +29,32 @@ class ProgressCallback(keras.callbacks.Callback):
         self.tracker.update(self.tracker.total_steps, "training finished", force=True)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop before an epoch that would end after `seconds` of training, judged by
+    the mean epoch so far (the best epoch's weights are still the ones kept)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.spent = False
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.monotonic() - self.started
+        if elapsed * (epoch + 2) / (epoch + 1) > self.seconds:
+            self.spent = True
+            self.model.stop_training = True
+
+
 @dataclass(frozen=True)
 class FitResult:
     epochs_run: int
     best_epoch: int
     best_val_loss: float
     history: dict[str, list[float]]
+    budget_spent: bool = False  # stopped by the time budget, not by early stopping
 
 
 def fit_with_early_stopping(
@@ -50,10 +71,13 @@ def fit_with_early_stopping(
     progress: ProgressSink | None = None,
     sample_weight=None,
     verbose: int = 0,
+    time_budget_s: float | None = None,
 ) -> FitResult:
     """Fit `model`, holding out a validation split unless one is given.
 
-    Restore the weights of the epoch with the lowest validation loss.
+    Restore the weights of the epoch with the lowest validation loss. With
+    `time_budget_s`, no epoch is started that would likely end after that many
+    seconds (at least one always runs).
     """
     if validation_data is None:
         x, y, validation_data, sample_weight = _split(
@@ -62,6 +86,7 @@ def fit_with_early_stopping(
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=patience, restore_best_weights=True
     )
+    budget = TimeBudget(time_budget_s) if time_budget_s else None
     history = model.fit(
         x,
         y,
@@ -71,11 +96,18 @@ def fit_with_early_stopping(
         batch_size=batch_size,
         shuffle=True,
         verbose=verbose,
-        callbacks=[stopper, ProgressCallback(progress, epochs)],
+        callbacks=[stopper, ProgressCallback(progress, epochs)]
+        + ([budget] if budget else []),
     )
     val_loss = history.history["val_loss"]
     best = int(np.argmin(val_loss))
-    return FitResult(len(val_loss), best + 1, float(val_loss[best]), history.history)
+    return FitResult(
+        len(val_loss),
+        best + 1,
+        float(val_loss[best]),
+        history.history,
+        budget_spent=bool(budget and budget.spent),
+    )
 
 
 def _split(x, y, sample_weight, fraction, seed):

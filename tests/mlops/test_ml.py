@@ -113,3 +113,25 @@ def test_fit_with_early_stopping_keeps_the_best_weights_and_reports_progress():
     assert updates[-1].percent == 100.0
     # restore_best_weights: the model now scores the best epoch's validation loss
     assert result.epochs_run >= result.best_epoch
+
+
+def test_a_spent_time_budget_stops_training_after_the_first_epoch():
+    import keras
+
+    from mlops.ml.device import setup_device
+    from mlops.ml.training import fit_with_early_stopping
+
+    setup_device(seed=3)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+
+    result = fit_with_early_stopping(
+        model, x, x[:, 0], epochs=30, batch_size=32, patience=30, time_budget_s=1e-6
+    )
+    unlimited = fit_with_early_stopping(
+        model, x, x[:, 0], epochs=3, batch_size=32, patience=30, time_budget_s=None
+    )
+
+    assert result.epochs_run == 1 and result.budget_spent
+    assert unlimited.epochs_run == 3 and not unlimited.budget_spent
