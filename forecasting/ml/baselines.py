@@ -341,21 +341,24 @@ class GradientBoosting(Pickled):
             shifts[k] = np.quantile(errors, QUANTILES[k])
         return shifts
 
-    def _recalled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _recalled(
+        self, x: np.ndarray, columns: tuple[int, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles of the rows of `x` equal to a row of the same place in one of
-        the last `RECALLED` feature matrices, and the mask of rows still to predict.
+        the last `RECALLED` feature matrices (where those had the `columns`
+        predicted), and the mask of rows still to predict.
 
         Explanations forecast a panel again with one driver changed (the usual
         price, no promotion): rows it leaves alone are not predicted again. Trees
         score each row on its own, so the recalled quantiles are the same numbers.
         """
-        quantiles = np.zeros((len(x), len(QUANTILES)))
+        quantiles = np.full((len(x), len(QUANTILES)), np.nan)
         todo = np.ones(len(x), dtype=bool)
         for previous, values in reversed(self.__dict__.get("_recent", [])):
             if previous.shape != x.shape or not todo.any():
                 continue
             same = ((previous == x) | (np.isnan(previous) & np.isnan(x))).all(axis=1)
-            same &= todo
+            same &= todo & np.isfinite(values[:, columns]).all(axis=1)
             quantiles[same] = values[same]
             todo &= ~same
         return quantiles, todo
@@ -381,6 +384,16 @@ class GradientBoosting(Pickled):
         )
 
     def predict(self, panel: Panel) -> np.ndarray:
+        return ordered(self._units(panel, (0, 1, 2)))
+
+    def predict_median(self, panel: Panel) -> np.ndarray:
+        """`predict(panel)[..., 1]` from the median's trees alone (a third of them)."""
+        p50 = self._units(panel, (1,))[..., 1]
+        return np.clip(np.nan_to_num(p50), 0.0, None).astype(np.float32)
+
+    def _units(self, panel: Panel, columns: tuple[int, ...]) -> np.ndarray:
+        """Units [n, horizon, 3] with the quantiles in `columns` predicted (NaN in
+        the others unless recalled)."""
         from threadpoolctl import threadpool_limits
 
         if not self.models:
@@ -390,17 +403,16 @@ class GradientBoosting(Pickled):
         series = np.repeat(np.arange(n), horizon)
         steps = np.tile(np.arange(1, horizon + 1), n)
         x = features.matrix(series, np.full(series.shape, t - 1), steps)
-        quantiles, todo = self._recalled(x)
+        quantiles, todo = self._recalled(x, columns)
         if todo.any():
             with threadpool_limits(self.threads, user_api="openmp"):
-                quantiles[todo] = np.stack(
-                    [m.predict(x[todo]) for m in self.models], axis=-1
-                )
+                for k in columns:
+                    quantiles[todo, k] = self.models[k].predict(x[todo])
         self._recent = [*self.__dict__.get("_recent", [])[-(RECALLED - 1) :]]
         self._recent.append((x, quantiles.copy()))
         quantiles = quantiles + self.shifts
         units = np.expm1(quantiles) * features.scale[series, None]
-        return ordered(units.reshape(n, horizon, 3))
+        return units.reshape(n, horizon, 3)
 
 
 class BoostingFeatures:

@@ -120,6 +120,14 @@ class Calibrated:
             forecast = self.forecaster.predict(panel)
         return self.scale.apply(forecast)
 
+    def predict_median(self, panel, *, calendar=None) -> np.ndarray:
+        """P50 is never rescaled: the inner forecaster's."""
+        from .ensemble import median_forecast
+
+        if not self.takes_calendar:
+            calendar = None
+        return median_forecast(self.forecaster, panel, calendar=calendar)
+
     def hyperparameters(self) -> dict:
         inner = getattr(self.forecaster, "hyperparameters", dict)()
         return {**inner, "interval_scale": self.scale.as_list()}

@@ -48,9 +48,11 @@ class Ensemble:
         self.members = members
         self.name = name or "+".join(m.name for m in members)
         self._last: dict[int, tuple[Panel, np.ndarray]] = {}
+        self._last_median: dict[int, tuple[Panel, np.ndarray]] = {}
 
     def fit(self, panel: Panel) -> "Ensemble":
         self._last.clear()
+        self._last_median.clear()
         for member in self.members:
             member.fit(panel)
         return self
@@ -70,6 +72,24 @@ class Ensemble:
                 self._last[index] = last
             forecasts.append(last[1])
         return combine(forecasts)
+
+    def predict_median(self, panel: Panel, *, calendar: np.ndarray | None = None):
+        """`predict(panel, calendar=calendar)[..., 1]`, from each member's median.
+
+        Every member's P10 <= P50 <= P90, so their mean is in order and its P50 is
+        the mean of their P50s: the same numbers, with a third of gradient
+        boosting's trees."""
+        medians = []
+        for index, member in enumerate(self.members):
+            if calendar is not None and _takes_calendar(member):
+                medians.append(median_forecast(member, panel, calendar=calendar))
+                continue
+            last = self._last_median.get(index)
+            if last is None or last[0] is not panel:
+                last = (panel, median_forecast(member, panel))
+                self._last_median[index] = last
+            medians.append(last[1])
+        return np.mean(np.stack(medians), axis=0)
 
     def hyperparameters(self) -> dict:
         return {
@@ -110,3 +130,14 @@ def _takes_calendar(forecaster) -> bool:
     import inspect
 
     return "calendar" in inspect.signature(forecaster.predict).parameters
+
+
+def median_forecast(forecaster, panel: Panel, *, calendar=None) -> np.ndarray:
+    """P50 [n, horizon] of `forecaster`: its `predict_median` where it has one."""
+    kwargs = {}
+    if calendar is not None and _takes_calendar(forecaster):
+        kwargs["calendar"] = calendar
+    median = getattr(forecaster, "predict_median", None)
+    if median is not None:
+        return median(panel, **kwargs)
+    return forecaster.predict(panel, **kwargs)[..., 1]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .calibration import takes_calendar
+from .ensemble import median_forecast
 from .panel import Panel
 
 DRIVERS = ("trend", "season", "price", "promotion")  # the order of release
@@ -101,9 +102,9 @@ def _flat_calendars(panel: Panel) -> list[np.ndarray]:
 def _totals(forecaster, panel: Panel, flat_season: bool = False) -> np.ndarray:
     """P50 units over the horizon per series (averaged over flat calendars)."""
     if not flat_season:
-        return forecaster.predict(panel)[..., 1].sum(axis=1)
+        return median_forecast(forecaster, panel).sum(axis=1)
     forecasts = [
-        forecaster.predict(panel, calendar=calendar)[..., 1].sum(axis=1)
+        median_forecast(forecaster, panel, calendar=calendar).sum(axis=1)
         for calendar in _flat_calendars(panel)
     ]
     return np.mean(forecasts, axis=0)
@@ -266,7 +267,7 @@ def elasticities(
     def units_at(factor: float) -> np.ndarray:
         price = panel.price.copy()
         price[:, t:] *= factor
-        total = forecaster.predict(replace(panel, price=price))[..., 1].sum(axis=1)
+        total = median_forecast(forecaster, replace(panel, price=price)).sum(axis=1)
         return np.maximum(total, 1e-3)
 
     values = (np.log(units_at(1 + step)) - np.log(units_at(1 - step))) / (

@@ -155,3 +155,27 @@ def test_gradient_boosting_reuses_unchanged_rows_with_the_same_numbers():
     np.testing.assert_array_equal(recalled, fresh.predict(changed))
     assert "_recent" in fresh.__dict__
     assert "_recent" not in GradientBoosting.from_bytes(fresh.to_bytes()).__dict__
+
+
+def test_gradient_boosting_median_alone_equals_the_full_forecasts_p50():
+    from dataclasses import replace
+
+    panel, _ = promotion_panel(n=6, t=60)
+    boosting = GradientBoosting(max_iter=10, min_samples_leaf=5).fit(panel)
+    full = GradientBoosting.from_bytes(boosting.to_bytes())
+    price = panel.price.copy()
+    price[:, panel.n_periods :] *= 1.05
+    dearer = replace(panel, price=price)
+    calls = []
+    for index, model in enumerate(boosting.models):
+        model.predict = (lambda m, i: lambda x: calls.append(i) or m(x))(
+            model.predict, index
+        )
+
+    median = boosting.predict_median(dearer)
+
+    assert calls == [1]  # the median's trees alone
+    np.testing.assert_array_equal(median, full.predict(dearer)[..., 1])
+    # A full forecast after it does not take the unpredicted quantiles as known.
+    np.testing.assert_array_equal(boosting.predict(dearer), full.predict(dearer))
+    assert calls == [1, 0, 1, 2]

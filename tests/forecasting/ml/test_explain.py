@@ -84,3 +84,20 @@ def test_thin_price_history_falls_back_on_the_category_median(forecaster, panel)
     assert level[0] == "category" and level[1] == "product"
     others = values[(panel.category == panel.category[0]) & (np.arange(24) > 0)]
     assert values[0] == pytest.approx(np.median(others))
+
+
+def test_the_ensembles_median_alone_equals_its_full_forecasts_p50(forecaster, panel):
+    from forecasting.ml.baselines import GradientBoosting
+    from forecasting.ml.ensemble import Ensemble
+    from forecasting.ml.explain import _flat_calendars
+
+    boosting = GradientBoosting(max_iter=10, min_samples_leaf=5).fit(panel)
+    ensemble = Ensemble([forecaster, boosting])
+    future = planned(panel, promo_rows=[0, 1], cut_rows=[2, 3])
+    calendar = _flat_calendars(future)[0]
+
+    for kwargs in ({}, {"calendar": calendar}):
+        np.testing.assert_array_equal(
+            ensemble.predict_median(future, **kwargs),
+            ensemble.predict(future, **kwargs)[..., 1],
+        )
