@@ -56,6 +56,7 @@ def test_training_registers_the_better_trained_model_and_serves_the_best(shop):
         assert "the baseline serves" in champion.status_reason
         assert "Lost to baseline" in trained.status_reason
     assert trained.protocol["test_customers"] == 40
+    assert trained.protocol["tuning_customers"] == 40  # all, below the sample's size
     assert trained.data_fingerprint["purchases"] == 240
     assert len(trained.artifact_sha256) == 64
     assert champion.events.filter(action=RegistryEvent.Action.PROMOTED).exists()

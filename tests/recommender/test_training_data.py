@@ -96,3 +96,13 @@ def test_inference_frame_follows_the_given_customer_order(history):
     frame = training_frame(customer_ids=[ben.pk, ann.pk])
     assert frame.customer_keys.tolist() == [pseudonymise(ben.pk), pseudonymise(ann.pk)]
     assert np.bincount(frame.interactions.user).tolist() == [1, 6]
+
+
+def test_tuning_compares_configurations_on_a_seeded_sample_of_customers():
+    from recommender.mlkind import _sample
+
+    assert _sample(5, 10, seed=0).tolist() == [0, 1, 2, 3, 4]  # all when few
+    sample = _sample(1000, 20, seed=3)
+    assert len(set(sample.tolist())) == 20 and sample.tolist() == sorted(sample)
+    assert sample.tolist() == _sample(1000, 20, seed=3).tolist()
+    assert sample.tolist() != _sample(1000, 20, seed=4).tolist()
