@@ -56,7 +56,8 @@ BENCHES = [
             "--products",
             scale(10_000, 2_000),
             "--lines",
-            scale(1_000_000, 100_000),
+            scale(2_000_000, 100_000),
+            "--default-training",
         ],
     ),
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
@@ -78,6 +79,8 @@ BENCHES = [
         "postgres",
         ["--clients", "50", "--seconds", scale(60, 15)],
     ),
+    ("demo store goals: recommender and demand", "bench_demo_goals.py", "sqlite", []),
+    ("image categories (fashion photos)", "bench_image_categories.py", "sqlite", []),
     ("behaviour clusters vs demo truth", "bench_segments_clusters.py", "sqlite", []),
     ("generic order file (dunnhumby)", "bench_generic_orders.py", "sqlite", []),
     (
@@ -85,6 +88,12 @@ BENCHES = [
         "bench_forecast_import.py",
         "sqlite",
         [],
+    ),
+    (
+        "demand kind at scale: training and inference through the platform",
+        "bench_forecast_scale.py",
+        "postgres",
+        ["--products", scale(10_000, 1_000)],
     ),
     (
         "demand model at scale (synthetic)",
