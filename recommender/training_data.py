@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from django.db import connection
+from django.db.models import FloatField, Func
 from django.utils import timezone
 
 from mlops.bulk import pk_in
@@ -26,6 +28,31 @@ EVENT_DAYS = 180  # browsing older than this says little about what comes next
 HISTORY_GAP_DAYS = 1.0  # evaluation: what was known the night before a purchase
 SECONDS_PER_DAY = 86_400.0
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class SecondsSinceEpoch(Func):
+    """Seconds from `EPOCH` to a timestamp, computed by PostgreSQL.
+
+    The same float as `(when - EPOCH).total_seconds()` (both round the exact
+    microseconds once), without loading aware datetimes: ~10 µs a row in Python.
+    """
+
+    template = (
+        "EXTRACT(EPOCH FROM %(expressions)s - TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        "::float8"
+    )
+    output_field = FloatField()
+
+
+def _timed(queryset, user: str, when: str, last: str):
+    """(user, product, time, last) rows; the time as seconds since `EPOCH` where the
+    database computes them, else as a datetime."""
+    if connection.vendor != "postgresql":
+        return queryset.values_list(user, "product_id", when, last).order_by()
+    seconds = queryset.annotate(seconds_since_epoch=SecondsSinceEpoch(when))
+    return seconds.values_list(
+        user, "product_id", "seconds_since_epoch", last
+    ).order_by()
 
 
 @dataclass(frozen=True)
@@ -80,14 +107,10 @@ def training_frame(*, customer_ids: list[int] | None = None) -> TrainingFrame:
     if customer_ids is not None:  # one array parameter, not thousands of %s
         lines = lines.filter(**pk_in("order__customer_id", customer_ids))
         events = events.filter(**pk_in("customer_id", customer_ids))
-    purchase_rows = lines.values_list(
-        "order__customer_id", "product_id", "order__placed_at", "order_id"
-    ).order_by()
-    event_rows = events.values_list("customer_id", "product_id", "occurred_at", "kind")
-    p_user, p_item, p_time, p_basket = _columns(purchase_rows, 4)
-    e_user, e_item, e_time, e_kind = _columns(
-        event_rows.order_by(), 4, last_is_text=True
-    )
+    purchase_rows = _timed(lines, "order__customer_id", "order__placed_at", "order_id")
+    event_rows = _timed(events, "customer_id", "occurred_at", "kind")
+    p_user, p_item, p_time, p_basket = _columns(purchase_rows)
+    e_user, e_item, e_time, e_kind = _columns(event_rows, last_is_text=True)
     e_weight = np.array([EVENT_WEIGHTS[k] for k in e_kind], dtype=np.float32)
 
     user_pk = np.concatenate([p_user, e_user])
@@ -135,13 +158,18 @@ def training_frame(*, customer_ids: list[int] | None = None) -> TrainingFrame:
     )
 
 
-def _columns(rows, width: int, last_is_text: bool = False):
-    """Turn (user, product, datetime, x) rows into NumPy columns, times as seconds."""
+def _columns(rows, last_is_text: bool = False):
+    """Turn `_timed` rows into NumPy columns, times as seconds since `EPOCH`."""
     rows = list(rows)
     n = len(rows)
     user = np.fromiter((r[0] for r in rows), np.int64, n)
     item = np.fromiter((r[1] for r in rows), np.int64, n)
-    when = np.fromiter(((r[2] - EPOCH).total_seconds() for r in rows), np.float64, n)
+    if n and isinstance(rows[0][2], float):  # computed by the database
+        when = np.fromiter((r[2] for r in rows), np.float64, n)
+    else:
+        when = np.fromiter(
+            ((r[2] - EPOCH).total_seconds() for r in rows), np.float64, n
+        )
     last = (
         [r[3] for r in rows]
         if last_is_text

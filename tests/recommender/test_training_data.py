@@ -106,3 +106,27 @@ def test_tuning_compares_configurations_on_a_seeded_sample_of_customers():
     assert len(set(sample.tolist())) == 20 and sample.tolist() == sorted(sample)
     assert sample.tolist() == _sample(1000, 20, seed=3).tolist()
     assert sample.tolist() != _sample(1000, 20, seed=4).tolist()
+
+
+@pytest.mark.postgres
+def test_times_are_the_same_seconds_whether_the_database_or_python_counts_them(
+    history,
+):
+    """PostgreSQL computes the seconds (no datetimes loaded); SQLite's rows go
+    through Python: both give exactly (when - EPOCH) in days, microseconds kept."""
+    from recommender.models import BehaviourEvent as Event
+    from recommender.training_data import EPOCH, SECONDS_PER_DAY
+
+    OrderFactory._meta.model.objects.update(
+        placed_at=timezone.now().replace(microsecond=123_457)
+    )
+    frame = training_frame()
+
+    times = [
+        *OrderFactory._meta.model.objects.values_list("placed_at", flat=True),
+        *Event.objects.exclude(kind=Event.Kind.SEARCH).values_list(
+            "occurred_at", flat=True
+        ),
+    ]
+    expected = sorted((t - EPOCH).total_seconds() / SECONDS_PER_DAY for t in times)
+    assert sorted(frame.interactions.day.tolist()) == expected
