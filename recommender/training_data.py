@@ -38,7 +38,7 @@ class SecondsSinceEpoch(Func):
     """
 
     template = (
-        "EXTRACT(EPOCH FROM %(expressions)s - TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        f"EXTRACT(EPOCH FROM %(expressions)s - TIMESTAMPTZ '{EPOCH.isoformat()}')"
         "::float8"
     )
     output_field = FloatField()
