@@ -19,10 +19,11 @@ caller's to tune on validation. Scoring a customer is a few array operations.
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import log_softmax
 
 from .popularity import decayed_counts
 from .protocol import Interactions
@@ -44,12 +45,6 @@ def _row_sums(values: np.ndarray, rows, starts, n_rows: int) -> np.ndarray:
     out = np.zeros((n_rows, values.shape[1]))
     out[rows] = np.add.reduceat(values, starts, axis=0)
     return out
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    top = logits.max(axis=1, keepdims=True)
-    shifted = logits - top
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 @dataclass
@@ -246,7 +241,7 @@ class CategoryChain:
             + self.category_bias
             + self.transition[previous]
         )
-        return _log_softmax(logits)
+        return log_softmax(logits, axis=1)
 
     def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
         log_p = self.category_log_prob(history, users)
@@ -275,42 +270,13 @@ class CategoryChain:
     # --- artifact -----------------------------------------------------------------
     def to_bytes(self, **extra) -> bytes:
         buffer = io.BytesIO()
-        arrays = dict(
-            extra,
-            algorithm=self.algorithm,
-            item_category=self.item_category,
-            n_categories=self.n_categories,
-            half_life_days=self.half_life_days,
-            affinity_half_life_days=self.affinity_half_life_days,
-            prior_strength=self.prior_strength,
-            l2=self.l2,
-            item_smoothing=self.item_smoothing,
-            browse_weight=self.browse_weight,
-            seed=self.seed,
-            item_log_prob=self.item_log_prob,
-            category_prior=self.category_prior,
-            transition=self.transition,
-            category_bias=self.category_bias,
-            affinity_scale=self.affinity_scale,
-        )
+        arrays = {f.name: getattr(self, f.name) for f in fields(self)}
+        arrays = dict(extra, algorithm=self.algorithm, **arrays)
         np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
         return buffer.getvalue()
 
     @classmethod
     def from_arrays(cls, arrays) -> "CategoryChain":
-        return cls(
-            item_category=arrays["item_category"],
-            n_categories=int(arrays["n_categories"]),
-            half_life_days=float(arrays["half_life_days"]),
-            affinity_half_life_days=float(arrays["affinity_half_life_days"]),
-            prior_strength=float(arrays["prior_strength"]),
-            l2=float(arrays["l2"]),
-            item_smoothing=float(arrays["item_smoothing"]),
-            browse_weight=float(arrays["browse_weight"]),
-            seed=int(arrays["seed"]),
-            item_log_prob=arrays["item_log_prob"],
-            category_prior=arrays["category_prior"],
-            transition=arrays["transition"],
-            category_bias=arrays["category_bias"],
-            affinity_scale=float(arrays["affinity_scale"]),
-        )
+        """The chain `to_bytes` wrote: settings as Python numbers, the rest arrays."""
+        values = {f.name: arrays[f.name] for f in fields(cls)}
+        return cls(**{k: v.item() if v.ndim == 0 else v for k, v in values.items()})
