@@ -24,20 +24,35 @@ from mlops.bulk import Labels, bulk_insert, bulk_writer, pk_in
 from mlops.kinds import Candidate, RunRefused, TrainContext, TrainingOutcome
 from mlops.ml.progress import Progress, ProgressTracker
 
+from .ml.als import ALS
+from .ml.buy_again import BuyAgain, repeat_shares
 from .ml.category_chain import CategoryChain
 from .ml.copurchase import BoughtTogether, with_fallback
 from .ml.explain import reason_items
 from .ml.models import load_model
 from .ml.neighbours import EASE, ItemKNN
 from .ml.popularity import CategoryPopularity, RecentPopularity
-from .ml.protocol import Interactions, SeenItems, evaluate, fast_top_k, index_of
+from .ml.protocol import (
+    HeldOut,
+    Interactions,
+    SeenItems,
+    evaluate,
+    fast_top_k,
+    index_of,
+)
 from .ml.sasrec import SASRec
 from .ml.similar import similar_items
 from .models import ProductRecommendation, Recommendation
-from .selectors import customers_to_score
-from .training_data import PURCHASE_WEIGHT, leave_last_purchases_out, training_frame
+from .selectors import BUY_AGAIN_REASON, customers_to_score
+from .training_data import (
+    HISTORY_GAP_DAYS,
+    PURCHASE_WEIGHT,
+    leave_last_basket_out,
+    training_frame,
+)
 
 TOP_N = 20
+BUY_AGAIN = -2  # a reason code: the customer bought the product before
 SCORING_BLOCK = 200  # customers scored at once: block × catalogue floats, kept small
 REASON_HISTORY = 20  # the most recent purchases considered for "because you bought"
 MIN_TEST_CUSTOMERS = 5
@@ -45,6 +60,17 @@ DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
 DEFAULT_EASE_L2 = [100.0, 500.0]
 DEFAULT_KNN_SHRINK = [0.0, 10.0]
+DEFAULT_ALS_FACTORS = [32, 64]
+DEFAULT_ALS_L2 = [1.0, 10.0]
+ALS_THREADS = 2  # the workers share the machine
+DEFAULT_BUY_AGAIN_NEW = [0.05, 0.5]
+# Repeat purchases are the norm in a category where at least this share of purchase
+# lines re-buy what the customer bought on an earlier day.
+REPEAT_NORM = 0.2
+MIN_CATEGORY_LINES = 50  # fewer: the category follows the whole shop
+# SASRec's window covers this percentile of customers' history lengths.
+SEQUENCE_PERCENTILE = 90
+MIN_SEQUENCE, MAX_SEQUENCE = 10, 200
 DEFAULT_SIDE_INFO = False  # SASRec items carry their category's embedding too
 # SASRec's training stops before an epoch that would end past this (best epoch kept):
 # a run at 100,000 customers × 2 million interactions stays within 10 minutes.
@@ -85,8 +111,9 @@ def purchases_of(history: Interactions) -> Interactions:
     return history.take(history.weight >= PURCHASE_WEIGHT)
 
 
-def without_purchased(score):
-    """Wrap a scorer so that what a customer already bought is never ranked."""
+def without_purchased(score, repeatable: np.ndarray):
+    """Wrap a scorer so that what a customer already bought is never ranked, except
+    the `repeatable` items (bool per item)."""
 
     bought = {}  # the last history's purchases, kept across its blocks of users
 
@@ -94,10 +121,90 @@ def without_purchased(score):
         if bought.get("history") is not history:
             bought.update(history=history, seen=SeenItems(purchases_of(history)))
         scores = np.array(score(history, users), dtype=np.float64, copy=True)
-        scores[bought["seen"].mask(users)] = -np.inf
+        scores[bought["seen"].mask(users) & ~repeatable] = -np.inf
         return scores
 
     return masked
+
+
+def measure_on_baskets(
+    model, history: Interactions, held: HeldOut, repeatable: np.ndarray
+) -> dict:
+    """Measure a fitted model on held-out baskets as it serves: what a customer
+    bought is neither ranked nor a target, except the `repeatable` items."""
+    score = without_purchased(model.score, repeatable)
+    held = held.drop_targets(
+        _bought_before(held, purchases_of(history)) & ~repeatable[held.items]
+    )
+    return evaluate(score, history, held, repeat_purchase=True)
+
+
+def _bought_before(held: HeldOut, bought: Interactions) -> np.ndarray:
+    """Return, per target of `held`, whether its customer bought it in `bought`."""
+    position, row = bought.rows_of(held.users)
+    seen = np.unique(position * bought.n_items + bought.item[row])
+    return np.isin(held.owner * bought.n_items + held.items, seen)
+
+
+@dataclass(frozen=True)
+class RepeatPolicy:
+    """Which products a customer may be shown again after buying them, and why."""
+
+    items: np.ndarray  # bool per item
+    setting: bool | None  # the shop's setting; None: decided from the data
+    share: float  # of purchase lines that re-buy an item bought on an earlier day
+    categories: int  # where repeats are the norm
+
+    @property
+    def description(self) -> str:
+        if self.setting is not None:
+            return f"{'allowed' if self.setting else 'left out'} (shop setting)"
+        return (
+            f"automatic: {self.share:.0%} of purchase lines re-buy; allowed in "
+            f"{self.categories} categories ({int(self.items.sum())} products)"
+        )
+
+    def report(self) -> dict:
+        return {
+            "used": "shop setting" if self.setting is not None else "automatic",
+            "repeat_share": round(self.share, 4),
+            "categories_allowed": self.categories,
+            "products_allowed": int(self.items.sum()),
+            "description": self.description,
+        }
+
+
+def repeat_policy(
+    setting: bool | None,
+    purchases: Interactions,
+    item_category: np.ndarray,
+    n_categories: int,
+) -> RepeatPolicy:
+    """Repeats are allowed in the categories where at least `REPEAT_NORM` of the
+    purchase lines re-buy (categories with few lines follow the whole shop), unless
+    the shop's setting says all or none."""
+    share, by_category, lines = repeat_shares(purchases, item_category, n_categories)
+    if setting is not None:
+        items = np.full(purchases.n_items, bool(setting))
+        return RepeatPolicy(items, bool(setting), share, n_categories * bool(setting))
+    shop_norm = share >= REPEAT_NORM
+    allowed = np.where(
+        lines >= MIN_CATEGORY_LINES, by_category >= REPEAT_NORM, shop_norm
+    )
+    used = lines > 0
+    return RepeatPolicy(
+        allowed[item_category], None, share, int((allowed & used).sum())
+    )
+
+
+def sequence_length(history: Interactions) -> int:
+    """SASRec's window: the `SEQUENCE_PERCENTILE` of customers' history lengths."""
+    lengths = np.bincount(history.user)
+    lengths = lengths[lengths > 0]
+    if len(lengths) == 0:
+        return MIN_SEQUENCE
+    value = int(np.ceil(np.percentile(lengths, SEQUENCE_PERCENTILE)))
+    return int(np.clip(value, MIN_SEQUENCE, MAX_SEQUENCE))
 
 
 @dataclass
@@ -116,46 +223,52 @@ class RecommenderKind:
 
     # --- training ---------------------------------------------------------------
     def train(self, context: TrainContext) -> TrainingOutcome:
+        options = context.options
         frame = training_frame()
-        split = leave_last_purchases_out(frame)
+        split = leave_last_basket_out(
+            frame,
+            gap_days=float(options.get("history_gap_days", HISTORY_GAP_DAYS)),
+            by=options.get("basket", "auto"),
+        )
         if len(split.test_users) < MIN_TEST_CUSTOMERS:
             raise RunRefused(
                 f"Not enough purchase history: {len(split.test_users)} customers have "
-                f"3 or more purchases; at least {MIN_TEST_CUSTOMERS} are needed."
+                "a basket with history before it; at least "
+                f"{MIN_TEST_CUSTOMERS} are needed."
             )
-        options = context.options
-        repeat_purchase = settings.SHOP_REPEAT_PURCHASE
         data = frame.interactions
+        repeat = repeat_policy(
+            options.get("repeat_purchase", settings.SHOP_REPEAT_PURCHASE),
+            frame.purchases(),
+            frame.product_category,
+            len(frame.category_ids),
+        )
+        repeatable = repeat.items
         context.log(
             f"{data.n_users} customers, {int(frame.is_purchase.sum())} purchases and "
             f"{int((~frame.is_purchase).sum())} views/cart adds; "
-            f"{len(split.test_users)} customers in the test split"
+            f"{len(split.test_users)} customers in the test split, "
+            f"{len(split.cold_start)} cold start; {split.summary['basket']} baskets; "
+            f"{split.summary['history_removed_share']:.1%} of the history lines cut; "
+            f"repeat purchases: {repeat.description}"
         )
 
-        def measure(model, history, users, items):
-            score = model.score if repeat_purchase else without_purchased(model.score)
-            return evaluate(score, history, users, items, repeat_purchase=True)
+        measure = partial(measure_on_baskets, repeatable=repeatable)
 
         sampled = _sample(
-            len(split.validation_users),
+            len(split.validation),
             int(options.get("tuning_customers", TUNING_CUSTOMERS)),
             context.seed,
         )
+        validation = split.validation.subset(sampled)
 
         def on_validation(model):
-            return measure(
-                model.fit(split.train),
-                split.train,
-                split.validation_users[sampled],
-                split.validation_items[sampled],
-            )
+            return measure(model.fit(split.train), split.train, validation)
 
         def on_test(model):
-            return measure(
-                model, split.train_plus_validation, split.test_users, split.test_items
-            )
+            return measure(model, split.train_plus_validation, split.test)
 
-        extra = self._catalogue_extras(frame)
+        extra = self._catalogue_extras(frame, repeatable)
         tuning = [
             (
                 "popularity",
@@ -191,7 +304,42 @@ class RecommenderKind:
                 [(l2,) for l2 in options.get("ease_l2", DEFAULT_EASE_L2)],
                 ("l2",),
             ),
+            (
+                "als",
+                lambda f, r: ALS(
+                    factors=int(f),
+                    regularization=r,
+                    threads=ALS_THREADS,
+                    seed=context.seed,
+                ),
+                list(
+                    grid(
+                        options.get("als_factors", DEFAULT_ALS_FACTORS),
+                        options.get("als_regularization", DEFAULT_ALS_L2),
+                    )
+                ),
+                ("factors", "regularization"),
+            ),
         ]
+        if repeatable.any():  # a trained model where customers re-buy
+            tuning.append(
+                (
+                    "buy-again",
+                    lambda h, w: BuyAgain(
+                        half_life_days=h,
+                        new_weight=w,
+                        item_category=frame.product_category,
+                        n_categories=len(frame.category_ids),
+                    ),
+                    list(
+                        grid(
+                            options.get("half_lives", DEFAULT_HALF_LIVES),
+                            options.get("buy_again_new", DEFAULT_BUY_AGAIN_NEW),
+                        )
+                    ),
+                    ("half_life_days", "new_weight"),
+                )
+            )
         # Without views or cart adds, every browse weight fits the same chain.
         browse_weights = (
             options.get("chain_browse_weights", DEFAULT_CHAIN_BROWSE_WEIGHTS)
@@ -247,11 +395,13 @@ class RecommenderKind:
                 force=True,
             )
 
-        # A trained model, not a baseline, though tuned on validation like them.
+        # Trained models, not baselines, though tuned on validation like them.
         chain = fitted.pop("category-chain", None)
-        sasrec_options = {"time_budget_s": DEFAULT_SASREC_TIME_BUDGET_S} | {
-            k: options[k] for k in SASREC_OPTIONS if k in options
-        }
+        buy_again = fitted.pop("buy-again", None)
+        sasrec_options = {
+            "time_budget_s": DEFAULT_SASREC_TIME_BUDGET_S,
+            "max_len": sequence_length(split.train_plus_validation),
+        } | {k: options[k] for k in SASREC_OPTIONS if k in options}
         if options.get("sasrec_side_info", DEFAULT_SIDE_INFO):
             sasrec_options |= {
                 "n_categories": len(frame.category_ids),
@@ -289,17 +439,19 @@ class RecommenderKind:
             )
             for name, (model, metrics, hyperparameters) in fitted.items()
         }
-        if chain is not None:
-            chain_model, chain_metrics, chain_hyperparameters = chain
-            trained[chain_model.algorithm] = Candidate(
-                chain_model.algorithm,
-                chain_metrics,
-                chain_model.to_bytes(**extra),
+        for other in (chain, buy_again):
+            if other is None:
+                continue
+            other_model, other_metrics, other_hyperparameters = other
+            trained[other_model.algorithm] = Candidate(
+                other_model.algorithm,
+                other_metrics,
+                other_model.to_bytes(**extra),
                 "npz",
-                chain_hyperparameters,
+                other_hyperparameters,
             )
-        # Two trained models (never baselines): the better on the held-out purchases
-        # goes to the champion gate; the report keeps both figures.
+        # Trained models (never baselines): the best on the held-out baskets goes to
+        # the champion gate; the report keeps every figure.
         model = max(trained.values(), key=lambda c: c.metrics[self.primary_metric])
         for name, candidate in trained.items():
             context.log(
@@ -314,13 +466,19 @@ class RecommenderKind:
             model=model,
             baselines=baselines,
             protocol={
-                "name": "leave-last-out",
-                "held_out": "each customer's last purchase (test) and the one before "
-                "(validation); history is everything strictly before",
-                "min_interactions": 3,
-                "test_customers": int(len(split.test_users)),
+                "name": "leave-last-basket-out",
+                **split.summary,
+                "metrics": "every item of the held-out basket is a target; "
+                "ndcg@10 over the best order of min(basket, 10) hits, recall@20 "
+                "over min(basket, 20)",
                 "ranking": "full catalogue",
-                "exclude_history": not repeat_purchase,
+                "exclude_history": "products bought before, except where repeat "
+                "purchases are the norm (then they are targets too)",
+                "repeat_purchase": repeat.report(),
+                "cold_start": {
+                    "policy": "overall popularity",
+                    **self._cold_start_metrics(split),
+                },
                 "interactions": "purchases (weight 1), cart adds (0.3), views (0.1)",
                 "tuned_on": "validation purchase",
                 "tuning_customers": int(len(sampled)),
@@ -334,11 +492,23 @@ class RecommenderKind:
             champion_metrics=champion_metrics,
         )
 
-    def _catalogue_extras(self, frame) -> dict:
+    def _catalogue_extras(self, frame, repeatable: np.ndarray) -> dict:
         return {
             "product_ids": frame.product_ids,
             "category_ids": frame.category_ids,
+            "repeatable": repeatable,
         }
+
+    def _cold_start_metrics(self, split) -> dict:
+        """What customers without history get (overall popularity), on their baskets."""
+        history = split.train_plus_validation
+        counts = np.bincount(history.item, minlength=history.n_items).astype(float)
+
+        def popular(history, users):
+            return np.broadcast_to(counts, (len(users), len(counts)))
+
+        metrics = evaluate(popular, history, split.cold_start, repeat_purchase=True)
+        return {"customers": len(split.cold_start), **metrics}
 
     def _product_lists(self, frame, sasrec: SASRec) -> dict:
         purchases = frame.purchases()
@@ -381,7 +551,7 @@ class RecommenderKind:
         model, _ = load_model(champion.artifact)
         if isinstance(model, SASRec):
             return on_test(model)  # trained without each customer's last purchase
-        if isinstance(model, (CategoryPopularity, CategoryChain)):
+        if isinstance(model, (CategoryPopularity, CategoryChain, BuyAgain)):
             model.item_category = frame.product_category
             model.n_categories = len(frame.category_ids)
         fresh = type(model)(**_constructor_args(model))
@@ -411,7 +581,8 @@ class RecommenderKind:
     def _write_for_you(self, model: ServedModel, keys: list[int], batch_id: int) -> int:
         history = self._history(model, keys)
         bought = purchases_of(history)
-        seen = None if settings.SHOP_REPEAT_PURCHASE else SeenItems(bought)
+        seen = SeenItems(bought)
+        repeatable = _repeatable(model)
         explainer = _explainer(model.model)
         recent = _recent_items(bought, len(keys), REASON_HISTORY)
         # Every product that can be a reason is among the recent purchases.
@@ -441,8 +612,10 @@ class RecommenderKind:
                 # Cold start: a customer with no history gets what is popular overall.
                 newcomers = np.flatnonzero(~has_history[block])
                 scores[newcomers] = popularity
-                ranked = fast_top_k(scores, TOP_N, seen.mask(block) if seen else None)
+                mine = seen.mask(block)
+                ranked = fast_top_k(scores, TOP_N, mine & ~repeatable)
                 picked = np.take_along_axis(scores, ranked, axis=1)
+                again = np.take_along_axis(mine, ranked, axis=1)
                 because = (
                     reason_items(explainer, recent[block], ranked)
                     if explainer is not None
@@ -456,7 +629,7 @@ class RecommenderKind:
                     model.product_ids[ranked[row, rank]],
                     picked[row, rank].astype(np.float64),
                     _reason_labels(
-                        because[row, rank],
+                        np.where(again[row, rank], BUY_AGAIN, because[row, rank]),
                         ~has_history[block[row]],
                         model.product_ids,
                         names,
@@ -589,6 +762,9 @@ def _constructor_args(model) -> dict:
         "items",
         "weights",
         "n_items",
+        "item_factors",
+        "cycle",
+        "popularity",
     }
     return {
         f.name: getattr(model, f.name)
@@ -600,6 +776,8 @@ def _constructor_args(model) -> dict:
 def _explainer(model):
     if isinstance(model, SASRec):
         return model.item_embeddings()
+    if isinstance(model, ALS):
+        return model.item_factors
     return getattr(model, "contributions", None)
 
 
@@ -638,16 +816,29 @@ def _reason_labels(
     names: dict[int, str],
     default: str,
 ) -> Labels:
-    """Return each row's reason: the product it is "because" of, else popularity."""
+    """Return each row's reason: the product it is "because" of, a re-buy
+    (`BUY_AGAIN`), else popularity."""
     reasons = np.unique(because[because >= 0])
     labels = [f"Because you bought {names[pk]}" for pk in product_ids[reasons].tolist()]
-    labels += ["Popular right now", default]
+    labels += ["Popular right now", default, BUY_AGAIN_REASON]
     codes = np.where(
         because >= 0,
         np.searchsorted(reasons, because),
-        np.where(newcomer, len(reasons), len(reasons) + 1),
+        np.where(
+            because == BUY_AGAIN,
+            len(reasons) + 2,
+            np.where(newcomer, len(reasons), len(reasons) + 1),
+        ),
     )
     return Labels(codes, labels)
+
+
+def _repeatable(model: ServedModel) -> np.ndarray:
+    """Which products may be served to those who bought them: the model's repeat
+    policy, or, for models trained before it, the shop's setting."""
+    if "repeatable" in model.arrays:
+        return model.arrays["repeatable"].astype(bool)
+    return np.full(len(model.product_ids), bool(settings.SHOP_REPEAT_PURCHASE))
 
 
 def _sample(n: int, most: int, seed: int) -> np.ndarray:

@@ -48,6 +48,9 @@ def active_batch_id(kind: str = ModelKind.RECOMMENDER) -> int | None:
 # --- Served lists ----------------------------------------------------------------
 
 PINNED_REASON = "Recommended by the shop"
+# Batch inference marks the products it lets through to customers who bought them,
+# where repeat purchases are the norm; serving keeps them although bought.
+BUY_AGAIN_REASON = "You buy this regularly"
 PIN, EXCLUDE = RecommendationRule.Action.PIN, RecommendationRule.Action.EXCLUDE
 MAX_CANDIDATES = 200  # served rows read per list; batch inference writes 20
 
@@ -102,15 +105,15 @@ def apply_serving_rules(
     """Return the list customers see: filter, insert pins, renumber ranks 1..n.
 
     Left out: unsellable products, products the rules exclude and products in
-    `bought`. With `pin`, each pinned product that passes the same filters takes its
+    `bought` (unless batch inference marked them `BUY_AGAIN_REASON`). With `pin`, each pinned product that passes the same filters takes its
     position (ties in rule order), moving the others down and never appearing twice.
     """
 
-    def shown(product: Product) -> bool:
+    def shown(product: Product, reason: str = "") -> bool:
         return (
             is_sellable(product)
             and not rules.excludes(product)
-            and product.pk not in bought
+            and (product.pk not in bought or reason == BUY_AGAIN_REASON)
         )
 
     pins = [(p, item) for p, item in rules.pins if pin and shown(item.product)]
@@ -118,7 +121,7 @@ def apply_serving_rules(
     items = [
         item
         for item in candidates
-        if shown(item.product) and item.product.pk not in pinned_ids
+        if shown(item.product, item.reason) and item.product.pk not in pinned_ids
     ]
     last, inserted = -1, set()
     for position, item in sorted(pins, key=lambda pair: pair[0]):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from mlops.bulk import pk_in
 from orders.models import Order, OrderLine
 
-from .ml.protocol import Interactions, Split
+from .ml.protocol import HeldOut, Interactions, Split
 from .models import BehaviourEvent, ErasedCustomer
 from .privacy import pseudonymise
 from .selectors import catalogue_arrays
@@ -25,7 +25,8 @@ from .selectors import catalogue_arrays
 PURCHASE_WEIGHT = 1.0  # browsing weighs less, so weight >= 1 marks a purchase
 EVENT_WEIGHTS = {BehaviourEvent.Kind.ADD_TO_CART: 0.3, BehaviourEvent.Kind.VIEW: 0.1}
 EVENT_DAYS = 180  # browsing older than this says little about what comes next
-HISTORY_GAP_DAYS = 1.0  # evaluation: what was known the night before a purchase
+HISTORY_GAP_DAYS = 0.0  # evaluation: days between a held-out basket and its history
+MIN_LINES_PER_ORDER = 1.5  # fewer: orders do not group lines, baskets are days
 SECONDS_PER_DAY = 86_400.0
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -185,41 +186,93 @@ def _not_erased(user_pks: np.ndarray) -> np.ndarray:
     return np.array([pseudonymise(int(u)) not in erased for u in user_pks.tolist()])
 
 
-def leave_last_purchases_out(
-    frame: TrainingFrame, min_purchases: int = 3, gap_days: float = HISTORY_GAP_DAYS
+def leave_last_basket_out(
+    frame: TrainingFrame, gap_days: float = HISTORY_GAP_DAYS, by: str = "auto"
 ) -> Split:
-    """Hold out each eligible customer's last purchase (test) and the one before
-    (validation). Their histories end `gap_days` before the held-out purchase.
+    """Hold out each customer's last basket (test) and the one before (validation).
 
-    Lists are served from a nightly batch, so the views, cart adds and basket mates
-    of the purchase itself are never known when the list is made: keeping them would
-    mostly measure "recommend what was just put in the cart".
+    A basket is an order, or all of a customer's purchases of one day (`by="day"`)
+    where the file's orders do not group lines (`by="auto"` decides from the data:
+    `basket_grouping`). A basket's history is every interaction strictly before it,
+    less `gap_days` if a shop wants lists measured as if made that long before (0 by
+    default: lists are remade from the latest history). Customers with no history
+    before their test basket form `cold_start`.
     """
     data, purchase = frame.interactions, frame.is_purchase
-    rows = np.arange(len(data.user))
-    p_rows = rows[purchase]
-    p_user = data.user[purchase]
-    counts = np.bincount(p_user, minlength=data.n_users)
-    last = np.r_[p_user[1:] != p_user[:-1], True]
-    second = np.r_[last[1:], False] & ~last
-    eligible = counts[p_user] >= min_purchases
-    test_rows, validation_rows = p_rows[last & eligible], p_rows[second & eligible]
-    before_test = data.day < _cutoff_per_user(data, test_rows, gap_days)[data.user]
-    before_validation = (
-        data.day < _cutoff_per_user(data, validation_rows, gap_days)[data.user]
+    by = basket_grouping(frame) if by == "auto" else by
+    p_user, p_day = data.user[purchase], data.day[purchase]
+    p_key = (
+        frame.basket[purchase] if by == "order" else np.floor(p_day).astype(np.int64)
     )
+    test_start, in_test = _last_basket(p_user, p_key, p_day, data.n_users, by)
+    earlier = p_day < test_start[p_user]
+    validation_start, in_validation = _last_basket(
+        p_user[earlier], p_key[earlier], p_day[earlier], data.n_users, by
+    )
+    test_cut = test_start - gap_days
+    validation_cut = np.where(
+        np.isfinite(validation_start), validation_start - gap_days, test_cut
+    )
+    before_test = data.day < test_cut[data.user]
+    before_validation = data.day < validation_cut[data.user]
+    has_history = np.bincount(data.user[before_test], minlength=data.n_users) > 0
+    test = HeldOut.from_rows(p_user[in_test], data.item[purchase][in_test])
+    validation = HeldOut.from_rows(
+        p_user[earlier][in_validation], data.item[purchase][earlier][in_validation]
+    )
+    validation_history = np.bincount(
+        data.user[before_validation], minlength=data.n_users
+    )
+    personal = has_history[test.users]
+    validation = validation.subset(
+        np.flatnonzero(validation_history[validation.users] > 0)
+    )
+    history_lines = int((~in_test).sum())  # purchases that are not a test basket
+    kept_lines = int((before_test & purchase).sum())
+    summary = {
+        "held_out": "each customer's last basket (test) and the one before "
+        "(validation); history is everything strictly before the basket",
+        "basket": by,
+        "gap_days": float(gap_days),
+        "customers": int(len(test)),
+        "test_customers": int(personal.sum()),
+        "cold_start_customers": int((~personal).sum()),
+        "validation_customers": int(len(validation)),
+        "mean_test_basket": round(float(test.sizes.mean()), 2) if len(test) else 0.0,
+        "history_lines": history_lines,
+        "history_lines_kept": kept_lines,
+        "history_removed_share": round(1 - kept_lines / max(history_lines, 1), 4),
+    }
     return Split(
         train=data.take(before_validation),
-        validation_users=data.user[validation_rows],
-        validation_items=data.item[validation_rows],
+        validation=validation,
         train_plus_validation=data.take(before_test),
-        test_users=data.user[test_rows],
-        test_items=data.item[test_rows],
+        test=test.subset(np.flatnonzero(personal)),
+        cold_start=test.subset(np.flatnonzero(~personal)),
+        summary=summary,
     )
 
 
-def _cutoff_per_user(data: Interactions, held_rows: np.ndarray, gap_days: float):
-    """Time (days) at which each user's history ends; no end for users not held out."""
-    cutoff = np.full(data.n_users, np.inf)
-    cutoff[data.user[held_rows]] = data.day[held_rows] - gap_days
-    return cutoff
+def basket_grouping(frame: TrainingFrame) -> str:
+    """Return "order" where orders group lines (on average at least
+    `MIN_LINES_PER_ORDER` purchase lines an order), else "day"."""
+    baskets = frame.basket[frame.is_purchase]
+    if len(baskets) == 0:
+        return "order"
+    lines_per_order = len(baskets) / len(np.unique(baskets))
+    return "order" if lines_per_order >= MIN_LINES_PER_ORDER else "day"
+
+
+def _last_basket(user, key, day, n_users: int, by: str):
+    """Return (start day of each user's last basket, inf if none; row in it?) for
+    purchase rows sorted by user, then time."""
+    start = np.full(n_users, np.inf)
+    if len(user) == 0:
+        return start, np.zeros(0, bool)
+    last = np.r_[user[1:] != user[:-1], True]
+    last_key = np.full(n_users, np.iinfo(np.int64).min, np.int64)
+    last_key[user[last]] = key[last]
+    in_basket = key == last_key[user]
+    first_day = np.floor(day) if by == "day" else day
+    np.minimum.at(start, user[in_basket], first_day[in_basket])
+    return start, in_basket

@@ -139,7 +139,12 @@ LOGIN_URL = "admin:login"
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_DEFAULT_LEAD_TIME_DAYS = env.int("SHOP_DEFAULT_LEAD_TIME_DAYS", default=7)
 SHOP_DEFAULT_SERVICE_LEVEL = env.float("SHOP_DEFAULT_SERVICE_LEVEL", default=0.95)
-SHOP_REPEAT_PURCHASE = env.bool("SHOP_REPEAT_PURCHASE", default=False)
+# "auto" (None): each recommender training decides from the data where customers
+# re-buy; true/false: repeat purchases always / never shown.
+SHOP_REPEAT_PURCHASE = {"auto": None, "true": True, "false": False}.get(
+    env.str("SHOP_REPEAT_PURCHASE", default="auto").strip().lower(),
+    env.bool("SHOP_REPEAT_PURCHASE", default=False),
+)
 # Key of the keyed hashes that pseudonymise customers in training data and tombstones;
 # defaults to SECRET_KEY. Changing it makes old tombstones unrecognisable.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")

@@ -4,6 +4,8 @@ import io
 
 import numpy as np
 
+from .als import ALS
+from .buy_again import BuyAgain
 from .category_chain import CategoryChain
 from .neighbours import EASE, ItemKNN
 from .popularity import CategoryPopularity, RecentPopularity
@@ -18,6 +20,8 @@ MODELS = {
         EASE,
         SASRec,
         CategoryChain,
+        ALS,
+        BuyAgain,
     )
 }
 

@@ -1,9 +1,10 @@
-"""Leave-last-out evaluation of "for you" rankings, the same for every model.
+"""Evaluation of "for you" rankings, the same for every model.
 
-Each customer with at least `min_interactions` purchases keeps their last one for test
-and the one before for validation; everything earlier is training history. Ranking is
-over the full catalogue, excluding what the customer already has in their history unless
-the shop allows repeat purchases.
+A customer's held-out unit is a basket (`HeldOut`: every item of it is a target); the
+history is everything strictly before it. Ranking is over the full catalogue,
+excluding what the customer already has in their history unless repeats are allowed
+(then targets already bought count too). `leave_last_out` is the single-item
+variant kept for the plain benchmarks.
 """
 
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from mlops.ml.ranking_metrics import ranking_report, top_k
+from mlops.ml.ranking_metrics import catalogue_coverage, top_k
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,90 @@ class Interactions:
 
 
 @dataclass(frozen=True)
+class HeldOut:
+    """Held-out baskets: distinct `users` and each one's target items.
+
+    The targets of `users[i]` are `items[indptr[i]:indptr[i + 1]]` (distinct).
+    """
+
+    users: np.ndarray
+    indptr: np.ndarray
+    items: np.ndarray
+
+    @classmethod
+    def from_rows(cls, users: np.ndarray, items: np.ndarray) -> "HeldOut":
+        """Group (user, item) rows into baskets; repeated items count once."""
+        users = np.asarray(users, np.int64)
+        items = np.asarray(items, np.int64)
+        pairs = np.unique(np.stack([users, items]), axis=1) if len(users) else None
+        if pairs is None:
+            return cls(np.zeros(0, np.int64), np.zeros(1, np.int64), users[:0])
+        distinct, counts = np.unique(pairs[0], return_counts=True)
+        return cls(distinct, np.r_[0, np.cumsum(counts)], pairs[1])
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Position in `users` of each target."""
+        return np.repeat(np.arange(len(self.users)), self.sizes)
+
+    def subset(self, positions: np.ndarray) -> "HeldOut":
+        positions = np.asarray(positions, np.int64)
+        keep = np.isin(self.owner, positions)
+        return HeldOut(
+            self.users[positions],
+            np.r_[0, np.cumsum(self.sizes[positions])],
+            self.items[keep],
+        )
+
+    def drop_targets(self, mask: np.ndarray) -> "HeldOut":
+        """Drop the targets where `mask` is True, and the baskets left empty."""
+        keep = ~np.asarray(mask, bool)
+        sizes = np.bincount(self.owner[keep], minlength=len(self.users))
+        kept = sizes > 0
+        return HeldOut(
+            self.users[kept], np.r_[0, np.cumsum(sizes[kept])], self.items[keep]
+        )
+
+    def not_in(self, history: "Interactions") -> "HeldOut":
+        """The targets a customer had not bought before (all-new baskets)."""
+        seen = np.zeros(0, np.int64)
+        position, row = history.rows_of(self.users)
+        if len(row):
+            seen = np.unique(position * history.n_items + history.item[row])
+        key = self.owner * history.n_items + self.items
+        return self.drop_targets(np.isin(key, seen))
+
+
+@dataclass(frozen=True)
 class Split:
+    """Validation and test baskets, each with the history strictly before it.
+
+    `cold_start` holds the test baskets of customers with no history before the cut:
+    measured against the cold-start policy, never with the personalised models.
+    `summary` says how the cut was made and how much history it removed.
+    """
+
     train: Interactions  # history before validation
-    validation_users: np.ndarray
-    validation_items: np.ndarray
+    validation: HeldOut
     train_plus_validation: Interactions  # history before test
-    test_users: np.ndarray
-    test_items: np.ndarray
+    test: HeldOut
+    cold_start: HeldOut | None = None
+    summary: dict | None = None
+
+    @property
+    def test_users(self) -> np.ndarray:
+        return self.test.users
+
+    @property
+    def validation_users(self) -> np.ndarray:
+        return self.validation.users
 
 
 def leave_last_out(data: Interactions, min_interactions: int = 3) -> Split:
@@ -85,11 +163,11 @@ def leave_last_out(data: Interactions, min_interactions: int = 3) -> Split:
     before_validation[validation_rows] = False
     return Split(
         train=data.take(before_validation),
-        validation_users=data.user[validation_rows],
-        validation_items=data.item[validation_rows],
+        validation=HeldOut.from_rows(
+            data.user[validation_rows], data.item[validation_rows]
+        ),
         train_plus_validation=data.take(before_test),
-        test_users=data.user[test_rows],
-        test_items=data.item[test_rows],
+        test=HeldOut.from_rows(data.user[test_rows], data.item[test_rows]),
     )
 
 
@@ -99,14 +177,18 @@ Scorer = Callable[[Interactions, np.ndarray], np.ndarray]
 def evaluate(
     score: Scorer,
     history: Interactions,
-    users: np.ndarray,
-    held_out: np.ndarray,
+    held_out: HeldOut,
     *,
     repeat_purchase: bool = False,
     k: int = 20,
     block: int = 256,  # small blocks: reused memory, faster than big ones
 ) -> dict:
-    """Rank the catalogue for `users` given `history` and measure against `held_out`."""
+    """Rank the catalogue for the held-out customers given `history`; measure every
+    target of their baskets (`basket_report`). Without repeats, what a customer has
+    in their history is never ranked and is no target either."""
+    if not repeat_purchase:
+        held_out = held_out.not_in(history)
+    users = held_out.users
     ranked = np.zeros((len(users), min(k, history.n_items)), dtype=np.int64)
     seen = SeenItems(history) if not repeat_purchase else None
     for start in range(0, len(users), block):
@@ -114,7 +196,35 @@ def evaluate(
         scores = score(history, chunk)
         exclude = seen.mask(chunk) if seen is not None else None
         ranked[start : start + len(chunk)] = fast_top_k(scores, k, exclude)
-    return ranking_report(ranked, held_out, history.n_items)
+    return basket_report(ranked, held_out, history.n_items)
+
+
+def basket_report(ranked: np.ndarray, held_out: HeldOut, n_items: int) -> dict:
+    """Return hr@10, ndcg@10, recall@20 and coverage over every basket target.
+
+    ndcg@10 divides by the best possible order of min(targets, 10) hits; recall@20
+    is hits in the top 20 over min(targets, 20), so a basket of 30 can reach 1. With
+    one target per basket these are the single-item metrics.
+    """
+    n = len(held_out)
+    if n == 0:
+        return {"hr@10": 0.0, "ndcg@10": 0.0, "recall@20": 0.0, "coverage": 0.0}
+    width = max(n_items, 1)
+    targets = np.sort(held_out.owner * width + held_out.items)
+    keys = np.arange(n)[:, None] * width + ranked
+    where = np.minimum(np.searchsorted(targets, keys), len(targets) - 1)
+    hits = targets[where] == keys
+    sizes = held_out.sizes
+    discount = 1.0 / np.log2(np.arange(2, 12))
+    dcg = (hits[:, :10] * discount[: min(10, hits.shape[1])]).sum(axis=1)
+    ideal = np.r_[0.0, np.cumsum(discount)][np.minimum(sizes, 10)]
+    recall = hits[:, :20].sum(axis=1) / np.minimum(sizes, 20)
+    return {
+        "hr@10": round(float(hits[:, :10].any(axis=1).mean()), 6),
+        "ndcg@10": round(float(np.mean(dcg / ideal)), 6),
+        "recall@20": round(float(recall.mean()), 6),
+        "coverage": round(catalogue_coverage(ranked, n_items, 10), 6),
+    }
 
 
 def fast_top_k(

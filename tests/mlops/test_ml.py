@@ -47,8 +47,8 @@ def test_leave_last_out_holds_out_last_and_second_to_last():
     )
     split = leave_last_out(data, min_interactions=3)
 
-    assert split.test_users.tolist() == [0] and split.test_items.tolist() == [8]
-    assert split.validation_items.tolist() == [7]
+    assert split.test_users.tolist() == [0] and split.test.items.tolist() == [8]
+    assert split.validation.items.tolist() == [7]
     assert sorted(split.train.item.tolist()) == [1, 2, 5, 6]  # user 1 keeps all
     assert sorted(split.train_plus_validation.item.tolist()) == [1, 2, 5, 6, 7]
 

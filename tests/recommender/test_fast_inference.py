@@ -11,6 +11,7 @@ from recommender.ml.popularity import CategoryPopularity, RecentPopularity
 from recommender.ml.protocol import Interactions, fast_top_k
 from recommender.mlkind import RecommenderKind, ServedModel
 from recommender.models import Recommendation
+from recommender.selectors import BUY_AGAIN_REASON
 from tests.factories import ProductFactory
 from tests.recommender.serving_support import served_batch
 
@@ -123,7 +124,9 @@ def reference_rows(model, history, customers, names, popularity, repeat_purchase
                 if b != item
             ]
             best = max(values, default=(0.0, 0))
-            if best[0] > 0:
+            if item in set(bought.item.tolist()):  # only where repeats are allowed
+                reason = BUY_AGAIN_REASON
+            elif best[0] > 0:
                 reason = f"Because you bought {names[recent[-best[1]]]}"
             elif len(mine.user) == 0:
                 reason = "Popular right now"

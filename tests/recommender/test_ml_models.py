@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from mlops.ml.device import setup_device
+from recommender.ml.als import ALS
+from recommender.ml.buy_again import BuyAgain, category_cycles, repeat_shares
 from recommender.ml.category_chain import CategoryChain
 from recommender.ml.copurchase import BoughtTogether, with_fallback
 from recommender.ml.explain import reason_items
@@ -153,6 +155,8 @@ def fitted_models():
         EASE(l2=5.0, max_items=10).fit(data),
         SASRec(dim=8, max_len=6, epochs=2).fit(data),
         CategoryChain(item_category=category, n_categories=3).fit(data),
+        ALS(factors=4, iterations=3, threads=1).fit(data),
+        BuyAgain(item_category=category, n_categories=3).fit(data),
     ]
 
 
@@ -260,3 +264,42 @@ def test_ease_sparse_scoring_equals_the_dense_product():
     scores = model.score(data, users)
     np.testing.assert_allclose(scores[:, model.items], dense, rtol=1e-4, atol=1e-5)
     assert not scores[30, model.items].any()
+
+
+def test_als_learns_tastes_and_solves_new_customers_from_their_history():
+    # Two tastes: items 0-4 and 5-9; a customer who bought 0 and 1 wants 2-4 next.
+    rng = np.random.default_rng(0)
+    users, items = [], []
+    for user in range(40):
+        taste = 5 * (user % 2)
+        for item in rng.choice(5, 4, replace=False) + taste:
+            users.append(user)
+            items.append(item)
+    data = Interactions(
+        np.array(users), np.array(items), np.arange(len(users), dtype=float), 40, 10
+    )
+    model = ALS(factors=4, regularization=0.1, iterations=10, threads=1).fit(data)
+    newcomer = Interactions(np.array([0, 0]), np.array([0, 1]), np.zeros(2), 1, 10)
+
+    scores = model.score(newcomer, np.array([0]))[0]
+
+    assert scores[2:5].min() > scores[5:].max()
+
+
+def test_buy_again_ranks_the_due_regular_first_and_measures_repeats():
+    # Customer 0 buys item 1 every 7 days and item 2 once; item 3 is popular.
+    user = np.array([0, 0, 0, 0, 1, 2, 3])
+    item = np.array([1, 1, 1, 2, 3, 3, 3])
+    day = np.array([0.0, 7.0, 14.0, 14.0, 14.0, 15.0, 21.0])
+    data = Interactions(user, item, day, 4, 5)
+    category = np.array([0, 0, 0, 1, 1])
+    model = BuyAgain(item_category=category, n_categories=2, new_weight=0.1)
+    model.fit(data)
+
+    assert model.cycle[0] == 7.0  # item 1's two repeats, 7 days apart
+    assert category_cycles(data, category, 2)[1] == 7.0  # no repeat: overall
+    ranked = np.argsort(-model.score(data, np.array([0]))[0])
+    assert ranked[:3].tolist() == [1, 2, 3]
+    overall, share, lines = repeat_shares(data, category, 2)
+    assert overall == 2 / 7 and share.tolist() == [2 / 4, 0.0]
+    assert lines.tolist() == [4, 3]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from recommender.models import BehaviourEvent, ErasedCustomer
 from recommender.privacy import pseudonymise
-from recommender.training_data import leave_last_purchases_out, training_frame
+from recommender.training_data import leave_last_basket_out, training_frame
 from tests.factories import (
     BehaviourEventFactory,
     CustomerFactory,
@@ -74,21 +74,58 @@ def test_erased_customers_are_left_out(history):
     assert pseudonymise(ann.pk) not in set(frame.customer_keys)
 
 
-def test_split_holds_out_last_purchases_with_history_of_the_night_before(history):
-    ann, _, (a, b, c, d) = history
+def test_split_holds_out_last_day_when_orders_do_not_group_lines(history):
+    ann, ben, (a, b, c, d) = history
     frame = training_frame()
-    split = leave_last_purchases_out(frame)
+    split = leave_last_basket_out(frame)
     item = {int(pk): i for i, pk in enumerate(frame.product_ids)}
 
-    assert split.test_items.tolist() == [item[c.pk]]  # only Ann has 3 purchases
-    assert split.validation_items.tolist() == [item[b.pk]]
+    assert split.summary["basket"] == "day"  # one line an order
+    assert split.test.items.tolist() == [item[c.pk]]
+    assert split.validation.items.tolist() == [item[b.pk]]
     ann_index = int(split.test_users[0])
     before_test = split.train_plus_validation
     mine = before_test.item[before_test.user == ann_index]
-    # a, view b, b — not the cart add of c an hour before buying it, nor later rows
+    # a, view b, b — not the cart add of c that day, nor later rows
     assert sorted(mine.tolist()) == sorted([item[a.pk], item[b.pk], item[b.pk]])
     before_validation = split.train.item[split.train.user == ann_index]
     assert before_validation.tolist() == [item[a.pk]]  # not the view of b that day
+    # Ben's only purchase has no history before it: cold start, measured apart.
+    assert split.cold_start.items.tolist() == [item[d.pk]]
+    assert split.summary["test_customers"] == 1
+    assert split.summary["cold_start_customers"] == 1
+    assert split.summary["history_removed_share"] == 0.0
+
+
+def test_split_holds_out_the_last_order_with_every_line_as_a_target():
+    ann = CustomerFactory()
+    a, b, c, d, e = (ProductFactory() for _ in range(5))
+    first = OrderFactory(customer=ann, placed_at=timezone.now() - timedelta(days=9))
+    for number, product in enumerate([a, b], start=1):
+        OrderLineFactory(order=first, product=product, line_number=number)
+    morning = timezone.now().replace(hour=8) - timedelta(days=1)
+    second = OrderFactory(customer=ann, placed_at=morning)
+    for number, product in enumerate([c, a], start=1):
+        OrderLineFactory(order=second, product=product, line_number=number)
+    last = OrderFactory(customer=ann, placed_at=morning + timedelta(hours=5))
+    for number, product in enumerate([d, e], start=1):
+        OrderLineFactory(order=last, product=product, line_number=number)
+    frame = training_frame()
+    item = {int(pk): i for i, pk in enumerate(frame.product_ids)}
+
+    split = leave_last_basket_out(frame)
+
+    assert split.summary["basket"] == "order"
+    assert sorted(split.test.items.tolist()) == sorted([item[d.pk], item[e.pk]])
+    assert sorted(split.validation.items.tolist()) == sorted([item[c.pk], item[a.pk]])
+    # The same morning's earlier order is history: nothing but the basket is cut.
+    assert sorted(split.train_plus_validation.item.tolist()) == sorted(
+        [item[p.pk] for p in (a, b, c, a)]
+    )
+    assert split.summary["history_lines_kept"] == split.summary["history_lines"] == 4
+    # A shop may still ask for a gap: a day before the last order cuts the morning.
+    gapped = leave_last_basket_out(frame, gap_days=1.0)
+    assert gapped.summary["history_removed_share"] == 0.5
 
 
 def test_inference_frame_follows_the_given_customer_order(history):
