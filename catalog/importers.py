@@ -5,6 +5,12 @@ first price of a new product) is recorded as a PriceChange with source `import`.
 Images are validated while the row is read, so a bad image rejects its row before
 anything of it is written.
 
+Stock: an optional `stock` column (units on hand) makes the product stock-tracked
+and records the difference as an adjustment in its stock ledger; `stock_tracked`
+(yes/no) says it outright. A new product without either is untracked, never "out of
+stock", unless the shop's SHOP_NEW_PRODUCTS_STOCK_TRACKED says otherwise: a file
+without stock figures says nothing about what is on the shelf.
+
 A category given in the file is the shop's own statement, as if an operator had set
 it: its source becomes `imported`, the image model never overwrites it and learns
 from it (an operator's confirmation of the same category stays `operator`). An empty
@@ -30,15 +36,23 @@ from ecomsite.importing import (
     Row,
     RowRejected,
     decimal,
+    integer,
     optional_text,
     run_import,
     text,
 )
 
-from .models import CATEGORY_PATH_SEPARATOR, Category, PriceChange, Product
+from .models import (
+    CATEGORY_PATH_SEPARATOR,
+    Category,
+    PriceChange,
+    Product,
+    StockMovement,
+)
 from .services import (
     category_get_or_create_by_path,
     product_image_add,
+    stock_record_movement,
     validate_product_image,
 )
 from .tasks import classify_products_on_commit
@@ -69,6 +83,8 @@ class ProductRow:
     cost: Decimal | None
     currency: str | None
     is_active: bool | None
+    stock: int | None = None  # units on hand
+    stock_tracked: bool | None = None
 
 
 def category_path_levels(path: str, field_name: str = "category") -> list[str]:
@@ -122,7 +138,14 @@ class ProductImporter:
     # category and image may be empty, but their columns must be there, so that a
     # misspelt header fails instead of silently importing products without them.
     required_columns = ("sku", "name", "category", "price", "image")
-    optional_columns = ("description", "cost", "currency", "active")
+    optional_columns = (
+        "description",
+        "cost",
+        "currency",
+        "active",
+        "stock",
+        "stock_tracked",
+    )
     unit = "products"
 
     def __init__(self, *, images_dir: Path, source_name: str = ""):
@@ -151,6 +174,12 @@ class ProductImporter:
             cost=decimal(values, "cost", required=False, min_value=Decimal(0)),
             currency=currency,
             is_active=self._flag(values, "active"),
+            stock=(
+                integer(values, "stock", min_value=0, allow_float_form=True)
+                if (values.get("stock") or "").strip()
+                else None
+            ),
+            stock_tracked=self._flag(values, "stock_tracked"),
         )
 
     def _checked_image(self, relative: str) -> Path | None:
@@ -204,7 +233,8 @@ class ProductImporter:
             [row.parsed.sku for row in accepted], field_name="sku"
         )
         now = timezone.now()
-        new, changed, prices, images = [], [], [], []
+        new_tracked = settings.SHOP_NEW_PRODUCTS_STOCK_TRACKED
+        new, changed, prices, images, stock = [], [], [], [], []
         for row in accepted:
             data: ProductRow = row.parsed
             category_id = self.categories.id_for(data.category_path, result.created)
@@ -224,6 +254,7 @@ class ProductImporter:
                     cost=data.cost,
                     currency=data.currency or settings.SHOP_CURRENCY,
                     is_active=True if data.is_active is None else data.is_active,
+                    stock_tracked=_tracked(data, default=new_tracked),
                 )
                 new.append(product)
                 prices.append(product)
@@ -237,10 +268,14 @@ class ProductImporter:
                     changed.append(product)
             if data.image is not None:
                 images.append((row, product))
+            if data.stock is not None:
+                stock.append((product, data.stock))
         Product.objects.bulk_create(new)
         Product.objects.bulk_update(
-            changed, [*UPDATABLE_FIELDS, "is_active", "updated_at"]
+            changed, [*UPDATABLE_FIELDS, "is_active", "stock_tracked", "updated_at"]
         )
+        if stock:
+            result.created["stock figures"] += self._record_stock(stock)
         PriceChange.objects.bulk_create(
             PriceChange(
                 product=product,
@@ -260,10 +295,24 @@ class ProductImporter:
         result.already_present = len(accepted) - result.imported - result.updated
         return result
 
+    def _record_stock(self, figures: list[tuple[Product, int]]) -> int:
+        """Bring each product's on-hand to the file's figure through its ledger."""
+        for product, on_hand in figures:
+            change = on_hand - product.stock_on_hand
+            if change:
+                stock_record_movement(
+                    product=product,
+                    kind=StockMovement.Kind.ADJUSTMENT,
+                    quantity=change,
+                    note=f"import {self.source_name}"[:255],
+                )
+        return len(figures)
+
     @staticmethod
     def _state(product: Product) -> tuple:
         return tuple(
-            getattr(product, name) for name in [*UPDATABLE_FIELDS, "is_active"]
+            getattr(product, name)
+            for name in [*UPDATABLE_FIELDS, "is_active", "stock_tracked"]
         )
 
     @staticmethod
@@ -285,6 +334,7 @@ class ProductImporter:
             product.currency = data.currency
         if data.is_active is not None:
             product.is_active = data.is_active
+        product.stock_tracked = _tracked(data, default=product.stock_tracked)
 
     def _add_images(self, images: list[tuple[Row, Product]], result: BatchResult):
         with_new_image = []
@@ -303,6 +353,13 @@ class ProductImporter:
                 result.created["images"] += 1
                 with_new_image.append(product)
         return with_new_image
+
+
+def _tracked(data: ProductRow, *, default: bool) -> bool:
+    """Stock-tracked: as the file says, or once it gives a stock figure."""
+    if data.stock_tracked is not None:
+        return data.stock_tracked
+    return True if data.stock is not None else default
 
 
 def import_products(

@@ -1,6 +1,7 @@
 """Reads of the registry and runs."""
 
 from django.db.models import QuerySet
+from django.utils.module_loading import import_string
 
 from .models import ModelKind, ModelVersion, Run, ServedBatch
 
@@ -14,6 +15,8 @@ KIND_METRICS: dict[str, tuple[str, bool]] = {
     ModelKind.PRICE: ("mase", False),
     ModelKind.IMAGE: ("accuracy", True),
 }
+# Kinds whose served rows pass serve-time filters: where their counts are read.
+SERVING_FILTERS = {ModelKind.RECOMMENDER: "recommender.selectors.served_rows_filtered"}
 
 
 def model_report(*, kind: str | None = None) -> list[dict]:
@@ -21,7 +24,20 @@ def model_report(*, kind: str | None = None) -> list[dict]:
     versions = ModelVersion.objects.order_by("kind", "version")
     if kind:
         versions = versions.filter(kind=kind)
-    return [version.as_report() for version in versions]
+    report = [version.as_report() for version in versions]
+    for entry in report:
+        if entry["status"] == ModelVersion.Status.CHAMPION:
+            serving = serving_filters(entry["kind"])
+            if serving is not None:
+                entry["serving"] = serving.as_dict()
+    return report
+
+
+def serving_filters(kind: str):
+    """What serve-time filters remove from a kind's active batch, and why (a
+    `FilteredRows`), for the kinds that report it; else None. No TensorFlow."""
+    path = SERVING_FILTERS.get(kind)
+    return import_string(path)() if path else None
 
 
 def runs_recent(*, limit: int = 20) -> QuerySet[Run]:

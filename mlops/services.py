@@ -145,8 +145,9 @@ def inference_finalize(batch_id: int) -> None:
         )
     spec = get_kind(batch.kind)
     hook = getattr(spec, "on_activated", None)
-    if hook:  # e.g. segments record movement before the previous rows are dropped
-        hook(batch.pk, old[0] if old else None)
+    # e.g. segments record movement before the previous rows are dropped; a hook may
+    # return a note for the run's message (what serving will leave out, and why)
+    note = hook(batch.pk, old[0] if old else None) if hook else None
     stale = list(
         ServedBatch.objects.filter(kind=batch.kind)
         .exclude(pk=batch.pk)
@@ -154,7 +155,8 @@ def inference_finalize(batch_id: int) -> None:
         .values_list("pk", flat=True)
     )
     spec.delete_batch_rows(stale)
-    run_succeed(batch.run_id, f"served {total} rows from {batch.model_version}")
+    message = f"served {total} rows from {batch.model_version}"
+    run_succeed(batch.run_id, f"{message}. {note}" if note else message)
 
 
 def inference_abandon(run_id: int) -> None:

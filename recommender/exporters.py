@@ -8,7 +8,13 @@ from typing import TextIO
 from ecomsite.exporting import write_atomically
 
 from .models import Recommendation
-from .selectors import ServedItem, active_recommender_batches, apply_serving_rules
+from .selectors import (
+    ServedItem,
+    active_batch_id,
+    active_recommender_batches,
+    apply_serving_rules,
+    served_rows_filtered,
+)
 from .selectors import serving_rules as load_rules
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "sku", "score", "reason"]
@@ -52,3 +58,14 @@ def export_recommendations(out: TextIO) -> int:
 
 def export_recommendations_to_file(path: Path) -> int:
     return write_atomically(path, export_recommendations)
+
+
+def why_few_rows() -> str:
+    """Say why an export holds few or no rows: no served batch, or serve-time
+    filters removing most of it (with the counts and reasons); "" otherwise."""
+    if active_batch_id() is None:
+        return (
+            'No "for you" lists are served yet: run `train recommender` and '
+            "`infer recommender` first."
+        )
+    return served_rows_filtered().note()

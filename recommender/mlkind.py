@@ -43,7 +43,7 @@ from .ml.protocol import (
 from .ml.sasrec import SASRec
 from .ml.similar import similar_items
 from .models import ProductRecommendation, Recommendation
-from .selectors import BUY_AGAIN_REASON, customers_to_score
+from .selectors import BUY_AGAIN_REASON, customers_to_score, served_rows_filtered
 from .training_data import (
     HISTORY_GAP_DAYS,
     PURCHASE_WEIGHT,
@@ -719,6 +719,10 @@ class RecommenderKind:
         return dict(
             Product.objects.filter(**pk_in("pk", wanted)).values_list("pk", "name")
         )
+
+    def on_activated(self, batch_id: int, previous_batch_id: int | None) -> str:
+        """Say when serve-time filters will remove most of the new batch's rows."""
+        return served_rows_filtered(batch_id).note()
 
     def delete_batch_rows(self, batch_ids: list[int]) -> None:
         if batch_ids:

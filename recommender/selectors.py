@@ -5,14 +5,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from catalog.models import CATEGORY_PATH_SEPARATOR, Product, ProductImage
 from mlops.models import ModelKind, ServedBatch
 
 from . import served_rows
-from .models import ProductRecommendation, RecommendationRule
+from .models import ProductRecommendation, Recommendation, RecommendationRule
 
 
 def catalogue_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -249,3 +249,88 @@ def bought_together(
         limit=limit,
         rules=rules,
     )
+
+
+# --- What serve-time filters remove ------------------------------------------------
+
+MOSTLY_REMOVED = 0.5  # above this share of served rows removed, every report says so
+
+
+@dataclass(frozen=True)
+class FilteredRows:
+    """How many of the active batch's "for you" rows serve-time filters remove, why."""
+
+    rows: int
+    out_of_stock: int
+    inactive: int
+    excluded: int
+
+    @property
+    def removed(self) -> int:
+        return self.out_of_stock + self.inactive + self.excluded
+
+    @property
+    def mostly_removed(self) -> bool:
+        return self.rows > 0 and self.removed > MOSTLY_REMOVED * self.rows
+
+    def note(self) -> str:
+        """One sentence with the counts and the reasons; "" unless most are removed."""
+        if not self.mostly_removed:
+            return ""
+        reasons = [
+            f"{count:,} {what}"
+            for count, what in (
+                (
+                    self.out_of_stock,
+                    "out of stock (stock-tracked with nothing on hand: import "
+                    "stock figures, or mark the products untracked)",
+                ),
+                (self.inactive, "inactive products"),
+                (self.excluded, "excluded by the shop's rules"),
+            )
+            if count
+        ]
+        return (
+            f"Serve-time filters remove {self.removed:,} of {self.rows:,} served "
+            f'"for you" rows ({self.removed / self.rows:.0%}): ' + "; ".join(reasons)
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "removed": self.removed,
+            "out_of_stock": self.out_of_stock,
+            "inactive": self.inactive,
+            "excluded_by_rules": self.excluded,
+            "note": self.note(),
+        }
+
+
+def served_rows_filtered(batch_id: int | None = None) -> FilteredRows:
+    """Count the rows of a "for you" batch (the active one by default) that the
+    serve-time filters remove: an inactive product first, then out of stock, then
+    the operator's exclusions (one row counts once). Two queries and the rules."""
+    batch = batch_id if batch_id is not None else active_batch_id()
+    if batch is None:
+        return FilteredRows(0, 0, 0, 0)
+    per_product = dict(
+        Recommendation.objects.filter(batch_id=batch)
+        .order_by()
+        .values("product_id")
+        .annotate(n=Count("pk"))
+        .values_list("product_id", "n")
+    )
+    rules = serving_rules()
+    counts = {"inactive": 0, "out_of_stock": 0, "excluded": 0}
+    products = Product.objects.filter(pk__in=list(per_product)).select_related(
+        "category"
+    )
+    for product in products.iterator(chunk_size=2000):
+        n = per_product[product.pk]
+        if not product.is_active:
+            counts["inactive"] += n
+        elif product.is_out_of_stock:
+            counts["out_of_stock"] += n
+        elif rules.excludes(product):
+            counts["excluded"] += n
+    return FilteredRows(rows=sum(per_product.values()), **counts)

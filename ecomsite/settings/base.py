@@ -139,6 +139,11 @@ LOGIN_URL = "admin:login"
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="EUR")
 SHOP_DEFAULT_LEAD_TIME_DAYS = env.int("SHOP_DEFAULT_LEAD_TIME_DAYS", default=7)
 SHOP_DEFAULT_SERVICE_LEVEL = env.float("SHOP_DEFAULT_SERVICE_LEVEL", default=0.95)
+# Products first seen in a file without stock figures are untracked (never out of
+# stock) unless this is set: a missing figure is not an empty shelf.
+SHOP_NEW_PRODUCTS_STOCK_TRACKED = env.bool(
+    "SHOP_NEW_PRODUCTS_STOCK_TRACKED", default=False
+)
 # "auto" (None): each recommender training decides from the data where customers
 # re-buy; true/false: repeat purchases always / never shown.
 SHOP_REPEAT_PURCHASE = {"auto": None, "true": True, "false": False}.get(

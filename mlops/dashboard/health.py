@@ -23,7 +23,7 @@ from orders.models import Order, OrderLine
 from recommender.models import BehaviourEvent
 
 from ..models import ModelKind, ModelVersion
-from ..selectors import KIND_METRICS, best_baseline, primary_metric
+from ..selectors import KIND_METRICS, best_baseline, primary_metric, serving_filters
 
 WINDOW_DAYS = 28
 MIN_NEW_DAYS = 7
@@ -64,12 +64,18 @@ class KindHealth:
     latest_data: date | None
     training_data_end: date | None
     drift: Drift | None
+    serving_note: str = ""  # e.g. serve-time filters remove most served rows
 
     @property
     def days_of_new_data(self) -> int | None:
         if self.latest_data is None or self.training_data_end is None:
             return None
         return max((self.latest_data - self.training_data_end).days, 0)
+
+
+def _serving_note(kind: str) -> str:
+    filtered = serving_filters(kind)
+    return filtered.note() if filtered is not None else ""
 
 
 def model_health(*, today: date | None = None) -> list[KindHealth]:
@@ -113,6 +119,7 @@ def model_health(*, today: date | None = None) -> list[KindHealth]:
                 latest_data=latest[kind],
                 training_data_end=end,
                 drift=drift,
+                serving_note=_serving_note(kind) if champion else "",
             )
         )
     return health

@@ -89,8 +89,8 @@ class BuyAgain:
             **{k: np.asarray(v) for k, v in extra.items()},
             algorithm=np.asarray(self.algorithm),
             config=np.asarray(json.dumps(config)),
-            cycle=self.cycle,
-            popularity=self.popularity,
+            buy_again_cycle=self.cycle,
+            buy_again_popularity=self.popularity,
             buy_again_category=(
                 np.zeros(self.n_items, np.int64)
                 if self.item_category is None
@@ -102,8 +102,8 @@ class BuyAgain:
     @classmethod
     def from_arrays(cls, arrays) -> "BuyAgain":
         model = cls(**json.loads(str(arrays["config"])))
-        model.cycle = arrays["cycle"]
-        model.popularity = arrays["popularity"]
+        model.cycle = arrays["buy_again_cycle"]
+        model.popularity = arrays["buy_again_popularity"]
         model.item_category = arrays["buy_again_category"]
         return model
 

@@ -195,3 +195,59 @@ def test_imported_categories_are_marked_as_imported(tmp_path):
         "OP-1": "operator",  # the same category, confirmed by a person: kept
         "AUTO-1": "imported",  # the file confirms the model's guess
     }
+
+
+def test_products_without_stock_figures_are_untracked_never_out_of_stock(tmp_path):
+    path = write_csv(tmp_path / "p.csv", [["TEA-1", "Green tea", "", "4", ""]])
+
+    run(path)
+
+    tea = Product.objects.get()
+    assert not tea.stock_tracked and not tea.is_out_of_stock
+
+
+def test_shop_default_can_track_new_products_without_figures(tmp_path, settings):
+    settings.SHOP_NEW_PRODUCTS_STOCK_TRACKED = True
+    path = write_csv(tmp_path / "p.csv", [["TEA-1", "Green tea", "", "4", ""]])
+
+    run(path)
+
+    assert Product.objects.get().is_out_of_stock
+
+
+def test_stock_columns_set_on_hand_through_the_ledger(tmp_path):
+    old = ProductFactory(sku="MUG-1", stock_tracked=False)
+    path = write_csv(
+        tmp_path / "p.csv",
+        [
+            ["MUG-1", "Mug", "", "9", "", "12", ""],
+            ["TEA-1", "Tea", "", "4", "", "0", ""],
+            ["CUP-1", "Cup", "", "3", "", "", "yes"],
+        ],
+        header=[*HEADER, "stock", "stock_tracked"],
+    )
+
+    output = run(path)
+
+    old.refresh_from_db()
+    assert (old.stock_tracked, old.stock_on_hand) == (True, 12)
+    assert old.stock_movements.get().quantity == 12
+    tea, cup = Product.objects.get(sku="TEA-1"), Product.objects.get(sku="CUP-1")
+    assert tea.stock_tracked and tea.is_out_of_stock  # a figure of 0 is a fact
+    assert cup.stock_tracked and cup.stock_on_hand == 0
+    assert "stock figures created: 2" in output
+    again = write_csv(
+        tmp_path / "q.csv", [["MUG-1", "Mug", "", "9", "", "5"]], [*HEADER, "stock"]
+    )
+    run(again)
+    old.refresh_from_db()
+    assert old.stock_on_hand == 5
+
+
+def test_a_bad_stock_figure_is_rejected_with_its_column(tmp_path):
+    path = write_csv(
+        tmp_path / "p.csv", [["M", "Mug", "", "9", "", "-3"]], [*HEADER, "stock"]
+    )
+    run(path)
+    assert rejects_of(path)[0][1].startswith("stock")
+    assert not Product.objects.exists()

@@ -31,6 +31,38 @@ class Command(BaseCommand):
             for name, values in entry["baselines"].items():
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items())
                 self.stdout.write(f"    baseline {name}: {shown}")
+            for line in _protocol_lines(entry):
+                self.stdout.write(f"    {line}")
+
+
+def _protocol_lines(entry: dict) -> list[str]:
+    """How the figures were measured and what serving leaves out, where recorded."""
+    protocol, lines = entry.get("protocol") or {}, []
+    if "held_out" in protocol:
+        lines.append(f"protocol: {protocol.get('name', '')}: {protocol['held_out']}")
+    if "cold_start_customers" in protocol:
+        lines.append(
+            f"customers: {protocol['test_customers']} measured, "
+            f"{protocol['cold_start_customers']} cold start (measured apart), "
+            f"{protocol.get('validation_customers', 0)} in validation; baskets by "
+            f"{protocol.get('basket')}; history cut: "
+            f"{protocol.get('history_removed_share', 0):.1%} of "
+            f"{protocol.get('history_lines', 0)} lines "
+            f"(gap {protocol.get('gap_days', 0):g} days)"
+        )
+    cold = protocol.get("cold_start")
+    if isinstance(cold, dict) and "ndcg@10" in cold:
+        lines.append(
+            f"cold start ({cold.get('policy')}): ndcg@10={cold['ndcg@10']:.4f} "
+            f"over {cold.get('customers', 0)} customers"
+        )
+    repeat = protocol.get("repeat_purchase")
+    if isinstance(repeat, dict):
+        lines.append(f"repeat purchases: {repeat.get('description')}")
+    note = (entry.get("serving") or {}).get("note")
+    if note:
+        lines.append(f"WARNING: {note}")
+    return lines
 
 
 def _dumps(report) -> str:
