@@ -53,17 +53,39 @@ def train(kind: str) -> dict:
         "protocol": {
             k: v
             for k, v in trained.protocol.items()
-            if k in ("trained_models", "test_customers", "holdout_periods", "series")
+            if k
+            in (
+                "trained_models",
+                "test_customers",
+                "cold_start_customers",
+                "cold_start",
+                "basket",
+                "history_removed_share",
+                "repeat_purchase",
+                "holdout_periods",
+                "series",
+            )
         },
     }
 
 
 def recommender_goal(result: dict) -> dict:
+    """The served model over the best baseline, and over the best of the four the
+    goal names (popularity, item-kNN, EASE, ALS)."""
+    served = result["served_metrics"]["ndcg@10"]
     best = max(result["baselines"].items(), key=lambda item: item[1]["ndcg@10"])
-    ratio = result["served_metrics"]["ndcg@10"] / best[1]["ndcg@10"]
+    named = {
+        k: v
+        for k, v in result["baselines"].items()
+        if k in ("popularity", "item-knn", "ease", "als")
+    }
+    best_named = max(named.items(), key=lambda item: item[1]["ndcg@10"])
+    ratio = served / best_named[1]["ndcg@10"]
     return {
         "best_baseline": best[0],
-        "served_over_best_baseline": round(ratio, 4),
+        "served_over_best_baseline": round(served / best[1]["ndcg@10"], 4),
+        "best_named_baseline": best_named[0],
+        "served_over_best_named_baseline": round(ratio, 4),
         "met": ratio >= 1.10,
     }
 
