@@ -78,3 +78,11 @@ def test_a_few_filtered_rows_raise_no_warning():
     serve_for(customer, [*products, ProductFactory(is_active=False)])
     filtered = served_rows_filtered()
     assert (filtered.rows, filtered.inactive, filtered.note()) == (4, 1, "")
+
+
+def test_inference_run_message_says_when_most_rows_will_be_filtered():
+    from recommender.mlkind import RecommenderKind
+
+    batch = serve_for(CustomerFactory(), [ProductFactory(stock_tracked=True)])
+    note = RecommenderKind().on_activated(batch.pk, None)
+    assert note.startswith("Serve-time filters remove 1 of 1 served")
