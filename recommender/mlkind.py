@@ -30,7 +30,7 @@ from .ml.category_chain import CategoryChain
 from .ml.copurchase import BoughtTogether, with_fallback
 from .ml.explain import reason_items
 from .ml.models import load_model
-from .ml.neighbours import EASE, ItemKNN
+from .ml.neighbours import EASE, ItemKNN, RecentEASE
 from .ml.popularity import CategoryPopularity, RecentPopularity
 from .ml.protocol import (
     HeldOut,
@@ -60,6 +60,8 @@ DEFAULT_HALF_LIVES = [7.0, 30.0, 90.0]
 DEFAULT_GLOBAL_WEIGHTS = [0.05, 0.2, 0.5]
 DEFAULT_EASE_L2 = [100.0, 500.0]
 DEFAULT_KNN_SHRINK = [0.0, 10.0]
+# EASE with recent items weighing more (a trained model): half-lives in days.
+DEFAULT_RECENT_HALF_LIVES = [0.5, 3.0, 30.0]
 DEFAULT_ALS_FACTORS = [32, 64]
 DEFAULT_ALS_L2 = [1.0, 10.0]
 ALS_THREADS = 2  # the workers share the machine
@@ -398,6 +400,17 @@ class RecommenderKind:
         # Trained models, not baselines, though tuned on validation like them.
         chain = fitted.pop("category-chain", None)
         buy_again = fitted.pop("buy-again", None)
+        recent = self._fit_recent_ease(
+            fitted["ease"][2]["l2"],
+            options.get("recent_half_lives", DEFAULT_RECENT_HALF_LIVES),
+            split,
+            data,
+            on_validation=lambda model: measure(model, split.train, validation),
+            on_test=on_test,
+        )
+        context.log(
+            f"ease-recent: {self.primary_metric} {recent[1][self.primary_metric]:.4f}"
+        )
         sasrec_options = {
             "time_budget_s": DEFAULT_SASREC_TIME_BUDGET_S,
             "max_len": sequence_length(split.train_plus_validation),
@@ -439,7 +452,7 @@ class RecommenderKind:
             )
             for name, (model, metrics, hyperparameters) in fitted.items()
         }
-        for other in (chain, buy_again):
+        for other in (chain, buy_again, recent):
             if other is None:
                 continue
             other_model, other_metrics, other_hyperparameters = other
@@ -491,6 +504,22 @@ class RecommenderKind:
             data_fingerprint=frame.fingerprint(),
             champion_metrics=champion_metrics,
         )
+
+    def _fit_recent_ease(
+        self, l2, half_lives, split, data, *, on_validation, on_test
+    ) -> tuple:
+        """EASE with recency-weighted input: the half-life tuned on validation with
+        one fit of the weights; then refit for test and for serving."""
+        base = RecentEASE(l2=l2).fit(split.train)
+        scored = [
+            (on_validation(base.with_half_life(h))[self.primary_metric], h)
+            for h in half_lives
+        ]
+        best = max(scored)[1]
+        model = RecentEASE(l2=l2, half_life_days=best).fit(split.train_plus_validation)
+        metrics = on_test(model)
+        model = RecentEASE(l2=l2, half_life_days=best).fit(data)  # served
+        return model, metrics, {"l2": float(l2), "half_life_days": float(best)}
 
     def _catalogue_extras(self, frame, repeatable: np.ndarray) -> dict:
         return {

@@ -7,7 +7,7 @@ import numpy as np
 from .als import ALS
 from .buy_again import BuyAgain
 from .category_chain import CategoryChain
-from .neighbours import EASE, ItemKNN
+from .neighbours import EASE, ItemKNN, RecentEASE
 from .popularity import CategoryPopularity, RecentPopularity
 from .sasrec import SASRec
 
@@ -22,6 +22,7 @@ MODELS = {
         CategoryChain,
         ALS,
         BuyAgain,
+        RecentEASE,
     )
 }
 

@@ -361,3 +361,72 @@ def closed_form(gram: np.ndarray, l2: float) -> np.ndarray:
     b = p / -np.diag(p)[None, :]
     b[np.diag_indices(len(b))] = 0.0
     return b
+
+
+@dataclass
+class RecentEASE(EASE):
+    """EASE whose input weighs what a customer is into now: each history item's
+    weight halves every `half_life_days` before the customer's latest interaction.
+
+    The item-item weights are EASE's; only the scoring input differs, so a fitted
+    EASE's weights serve every half-life (`with_half_life`).
+    """
+
+    half_life_days: float = 1.0
+    algorithm = "ease-recent"
+
+    def __post_init__(self):
+        self._weighted = (None, None)  # (history, its recency-weighted copy)
+
+    def with_half_life(self, half_life_days: float) -> "RecentEASE":
+        return RecentEASE(
+            l2=self.l2,
+            max_items=self.max_items,
+            max_history=self.max_history,
+            items=self.items,
+            weights=self.weights,
+            n_items=self.n_items,
+            half_life_days=half_life_days,
+        )
+
+    def score(self, history: Interactions, users: np.ndarray) -> np.ndarray:
+        if self._weighted[0] is not history:  # once per history, not per block
+            self._weighted = (history, recency_weighted(history, self.half_life_days))
+        return super().score(self._weighted[1], users)
+
+    def to_bytes(self, **extra) -> bytes:
+        return _save(
+            **extra,
+            algorithm=self.algorithm,
+            config=json.dumps(
+                {
+                    "l2": self.l2,
+                    "max_items": self.max_items,
+                    "max_history": self.max_history,
+                    "n_items": self.n_items,
+                    "half_life_days": self.half_life_days,
+                }
+            ),
+            items=self.items,
+            weights=self.weights,
+        )
+
+
+def recency_weighted(history: Interactions, half_life_days: float) -> Interactions:
+    """Return `history` with each weight halved every `half_life_days` before its
+    customer's latest interaction."""
+    if len(history.user) == 0:
+        return history
+    latest = np.full(history.n_users, -np.inf)
+    np.maximum.at(latest, history.user, history.day)
+    age = latest[history.user] - history.day
+    base = np.ones(len(age)) if history.weight is None else history.weight
+    weight = (base * 0.5 ** (age / half_life_days)).astype(np.float32)
+    return Interactions(
+        history.user,
+        history.item,
+        history.day,
+        history.n_users,
+        history.n_items,
+        weight,
+    )

@@ -6,9 +6,10 @@ lines bunched into a few days per customer, what a customer picks driven by a fe
 tastes, and a strong popularity skew. The file is GENERATED, not real data; the
 benchmark and the regression test say so.
 
-Each item has a popularity (Zipf) and belongs mostly to one of `tastes` groups; each
-customer likes one or two groups. A customer's lines are drawn without replacement
-from popularity × taste affinity and spread over 1–5 days, many lines a day.
+Each item has a popularity (Zipf) and belongs to one of `tastes` groups; each customer
+likes one to three groups. A customer's lines are spread over 1–5 days, many lines a
+day, and drawn without replacement from popularity × taste affinity, where a day's
+sitting leans to one of the liked groups (people rate, and buy, in themed sittings).
 """
 
 import csv
@@ -37,6 +38,7 @@ class RatingsStyle:
     tastes: int = 12
     zipf: float = 0.9  # popularity ∝ rank^-zipf
     affinity: float = 8.0  # how much more a customer picks from the groups they like
+    mood: float = 4.0  # and, on a given day, from the one they are in the mood for
     seed: int = 0
 
 
@@ -51,19 +53,26 @@ def ratings_style_lines(spec: RatingsStyle) -> list[tuple]:
     counts = np.minimum(counts, spec.items // 2)
     rows = []
     for customer, count in enumerate(counts.tolist()):
-        liked = rng.choice(spec.tastes, size=rng.integers(1, 3), replace=False)
-        weight = popularity * np.where(np.isin(group, liked), spec.affinity, 1.0)
-        # Sampling without replacement in proportion to weight: Gumbel top-k.
-        keys = np.log(weight) + rng.gumbel(size=spec.items)
-        picked = np.argsort(-keys)[:count]
-        rng.shuffle(picked)
-        days = np.sort(rng.integers(0, 200, size=rng.integers(1, 6)))
-        day_of = np.sort(rng.choice(days, size=count))
-        seconds = np.sort(rng.integers(0, 4 * 3600, size=count))
+        liked = rng.choice(spec.tastes, size=rng.integers(1, 4), replace=False)
+        days = np.unique(rng.integers(0, 200, size=rng.integers(1, 6)))
+        per_day = np.bincount(rng.integers(len(days), size=count), minlength=len(days))
         first = START + timedelta(hours=int(rng.integers(8, 20)))
-        for item, day, second in zip(picked, day_of, seconds, strict=True):
-            when = first + timedelta(days=int(day), seconds=int(second))
-            rows.append((customer, int(item), when))
+        taken = np.zeros(spec.items, bool)
+        for day, n in zip(days.tolist(), per_day.tolist(), strict=True):
+            # A sitting leans to one of the customer's tastes.
+            mood = rng.choice(liked)
+            boost = np.where(np.isin(group, liked), spec.affinity, 1.0)
+            boost = np.where(group == mood, spec.affinity * spec.mood, boost)
+            # Sampling without replacement in proportion to weight: Gumbel top-k.
+            keys = np.log(popularity * boost) + rng.gumbel(size=spec.items)
+            keys[taken] = -np.inf
+            picked = np.argsort(-keys)[:n]
+            taken[picked] = True
+            rng.shuffle(picked)
+            seconds = np.sort(rng.integers(0, 4 * 3600, size=len(picked)))
+            for item, second in zip(picked.tolist(), seconds.tolist(), strict=True):
+                when = first + timedelta(days=day, seconds=second)
+                rows.append((customer, item, when))
     rows.sort(key=lambda row: (row[0], row[2]))
     return rows
 

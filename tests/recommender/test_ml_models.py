@@ -8,7 +8,7 @@ from recommender.ml.category_chain import CategoryChain
 from recommender.ml.copurchase import BoughtTogether, with_fallback
 from recommender.ml.explain import reason_items
 from recommender.ml.models import MODELS, load_model
-from recommender.ml.neighbours import EASE, ItemKNN, closed_form
+from recommender.ml.neighbours import EASE, ItemKNN, RecentEASE, closed_form
 from recommender.ml.popularity import CategoryPopularity, RecentPopularity
 from recommender.ml.protocol import Interactions
 from recommender.ml.sasrec import SASRec
@@ -157,6 +157,7 @@ def fitted_models():
         CategoryChain(item_category=category, n_categories=3).fit(data),
         ALS(factors=4, iterations=3, threads=1).fit(data),
         BuyAgain(item_category=category, n_categories=3).fit(data),
+        RecentEASE(l2=5.0, half_life_days=2.0).fit(data),
     ]
 
 
@@ -303,3 +304,21 @@ def test_buy_again_ranks_the_due_regular_first_and_measures_repeats():
     overall, share, lines = repeat_shares(data, category, 2)
     assert overall == 2 / 7 and share.tolist() == [2 / 4, 0.0]
     assert lines.tolist() == [4, 3]
+
+
+def test_recent_ease_weighs_what_the_customer_bought_last():
+    # Items 0 and 1 each go with their own partner (2 and 3) in other histories.
+    user = np.array([1, 1, 2, 2, 3, 3, 4, 4, 0, 0])
+    item = np.array([0, 2, 0, 2, 1, 3, 1, 3, 0, 1])
+    day = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0.0, 10.0])  # customer 0: 0, then 1
+    data = Interactions(user, item, day, 5, 4)
+    plain = EASE(l2=1.0).fit(data).score(data, np.array([0]))[0]
+    recent = RecentEASE(l2=1.0, half_life_days=1.0).fit(data)
+
+    scores = recent.score(data, np.array([0]))[0]
+
+    assert plain[2] == pytest.approx(plain[3])
+    assert scores[3] > scores[2]  # what goes with the latest purchase comes first
+    assert recent.with_half_life(1e9).score(data, np.array([0]))[0][2] == (
+        pytest.approx(plain[2], rel=1e-4)
+    )
