@@ -6,8 +6,10 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
 from mlops.models import ServedBatch
+from recommender.models import Recommendation
 from recommender.models import RecommendationRule as Rule
 from recommender.selectors import (
+    BUY_AGAIN_REASON,
     PINNED_REASON,
     ServedItem,
     ServingRules,
@@ -115,6 +117,21 @@ def test_repeat_purchase_shops_keep_bought_products(customer, settings):
     OrderLineFactory(order__customer=customer, product=bought)
 
     assert skus(recommendations_for(customer)) == [bought.sku, other.sku]
+
+
+def test_automatic_repeats_keep_only_what_inference_marked_buy_again(
+    customer, settings
+):
+    settings.SHOP_REPEAT_PURCHASE = None  # decided from the data by training
+    regular, once, other = sellable(3)
+    batch = serve_for(customer, [regular, once, other])
+    Recommendation.objects.filter(batch=batch, product=regular).update(
+        reason=BUY_AGAIN_REASON
+    )
+    for product in (regular, once):
+        OrderLineFactory(order__customer=customer, product=product)
+
+    assert skus(recommendations_for(customer)) == [regular.sku, other.sku]
 
 
 def test_only_the_active_batch_is_read(customer):
