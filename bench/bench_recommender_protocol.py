@@ -151,6 +151,15 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--options", default="{}", help="training options (JSON)")
     args = parser.parse_args()
+    needed = {
+        "dunnhumby": args.data / "dunnhumby-complete-journey" / "transactions.csv",
+        "online-retail": args.data
+        / "online-retail-sample"
+        / "online_retail_sample.csv",
+    }.get(args.source)
+    if needed is not None and not needed.exists():
+        print(json.dumps({"skipped": f"{needed} not found"}))
+        return 0
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"

@@ -83,6 +83,15 @@ BENCHES = [
     ("image categories (fashion photos)", "bench_image_categories.py", "sqlite", []),
     ("behaviour clusters vs demo truth", "bench_segments_clusters.py", "sqlite", []),
     ("generic order file (dunnhumby)", "bench_generic_orders.py", "sqlite", []),
+    *(
+        (
+            f"recommendations in the basket protocol: {source}",
+            "bench_recommender_protocol.py",
+            "sqlite",
+            [source],
+        )
+        for source in ("dunnhumby", "online-retail", "ratings-style")
+    ),
     (
         "demand forecast, Dominick's via import",
         "bench_forecast_import.py",
