@@ -64,7 +64,7 @@ def chunk_workers() -> int:
     """Return how many worker processes take inference chunks (at least 1).
 
     MLOPS_INFERENCE_WORKERS when set; otherwise the pool sizes of the workers that
-    consume the chunk queue, as they answer a broadcast (one second at most).
+    consume the chunk queue, as they answer two broadcasts (half a second each).
     """
     if settings.MLOPS_INFERENCE_WORKERS:
         return settings.MLOPS_INFERENCE_WORKERS
@@ -73,7 +73,7 @@ def chunk_workers() -> int:
     queue = settings.CELERY_TASK_ROUTES.get(infer_chunk.name, {}).get(
         "queue", current_app.conf.task_default_queue
     )
-    inspect = current_app.control.inspect(timeout=1.0)
+    inspect = current_app.control.inspect(timeout=0.5)
     consuming = {
         worker
         for worker, queues in (inspect.active_queues() or {}).items()
