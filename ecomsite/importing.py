@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
+from django.db.models.expressions import RawSQL
 from tqdm import tqdm
 
 DEFAULT_ENCODING = "utf-8-sig"
@@ -409,6 +410,61 @@ def run_import(
         rejects.close()
         bar.close()
     return summary
+
+
+def copy_create(model: type, objects: Sequence[Any], *, key: str) -> dict[Any, int]:
+    """Insert unsaved model instances; return {their `key` value: new pk}.
+
+    On PostgreSQL the rows go by COPY into a temporary table shaped like the model's
+    and from there by one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING: no
+    statement carries thousands of parameters, which psycopg would parse on the
+    client for every batch. A row that conflicts with one already there (a unique
+    key) is left out of the result. Other databases: `bulk_create` with the same
+    result (conflicting rows skipped).
+    """
+    if not objects:
+        return {}
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key or f.remote_field]
+    key_column = meta.get_field(key).column
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, ignore_conflicts=True)
+        keys = [getattr(obj, meta.get_field(key).attname) for obj in objects]
+        found = model.objects.filter(**values_in(key, keys))
+        return dict(found.values_list(key, "pk"))
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    stage = quote(f"import_stage_{meta.db_table}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                copy.write_row(
+                    [
+                        f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+                        for f in fields
+                    ]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
+            f"ON CONFLICT DO NOTHING RETURNING {quote(key_column)}, {quote(meta.pk.column)}"
+        )
+        created = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {stage}")
+    return created
+
+
+def values_in(field: str, values: Sequence[Any]) -> dict:
+    """Return filter arguments for `field` in `values`, one array parameter on
+    PostgreSQL (thousands of placeholders are slow for psycopg to parse)."""
+    values = list(values)
+    if connection.vendor != "postgresql" or len(values) < 100:
+        return {f"{field}__in": values}
+    return {f"{field}__in": RawSQL("SELECT unnest(%s)", [values])}
 
 
 def analyze_tables(models: Sequence[type]) -> None:
