@@ -464,7 +464,8 @@ def values_in(field: str, values: Sequence[Any]) -> dict:
     values = list(values)
     if connection.vendor != "postgresql" or len(values) < 100:
         return {f"{field}__in": values}
-    return {f"{field}__in": RawSQL("SELECT unnest(%s)", [values])}
+    array = "bigint[]" if all(isinstance(v, int) for v in values) else "text[]"
+    return {f"{field}__in": RawSQL(f"SELECT unnest(%s::{array})", [values])}
 
 
 def analyze_tables(models: Sequence[type]) -> None:
