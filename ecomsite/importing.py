@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from tqdm import tqdm
 
 DEFAULT_ENCODING = "utf-8-sig"
@@ -412,50 +413,73 @@ def run_import(
     return summary
 
 
-def copy_create(model: type, objects: Sequence[Any], *, key: str) -> dict[Any, int]:
-    """Insert unsaved model instances; return {their `key` value: new pk}.
+def copy_insert(
+    model: type, fields: Sequence[str], rows: Sequence[tuple], *, key: str
+) -> dict[Any, int]:
+    """Insert `rows` (tuples of `fields`' values; ids for foreign keys) into the
+    model's table; return {their `key` value: new pk}.
 
-    On PostgreSQL the rows go by COPY into a temporary table shaped like the model's
-    and from there by one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING: no
-    statement carries thousands of parameters, which psycopg would parse on the
-    client for every batch. A row that conflicts with one already there (a unique
-    key) is left out of the result. Other databases: `bulk_create` with the same
-    result (conflicting rows skipped).
+    The model's other fields get their defaults (now for auto-now dates), worked out
+    once per call rather than once per row. On PostgreSQL the rows go by COPY into a
+    temporary table and from there by one INSERT … SELECT … ON CONFLICT DO NOTHING
+    RETURNING, as order lines do: no model instances, no statement with thousands of
+    parameters. A row that conflicts with one already there (a unique key) is left out
+    of the result. Other databases: `bulk_create`, with the same result.
     """
-    if not objects:
+    if not rows:
         return {}
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key or f.remote_field]
-    key_column = meta.get_field(key).column
+    given = [meta.get_field(name) for name in fields]
+    others = [
+        f
+        for f in meta.concrete_fields
+        if f not in given and not (f.primary_key and not f.remote_field)
+    ]
+    now = timezone.now()
+    defaults = [now if _is_auto_now(f) else f.get_default() for f in others]
+    key_field = meta.get_field(key)
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, ignore_conflicts=True)
-        keys = [getattr(obj, meta.get_field(key).attname) for obj in objects]
-        found = model.objects.filter(**values_in(key, keys))
-        return dict(found.values_list(key, "pk"))
+        return _bulk_create_rows(model, given, rows, others, defaults, key_field)
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    stage = quote(f"import_stage_{meta.db_table}")
+    table, stage = quote(meta.db_table), quote(f"import_stage_{meta.db_table}")
+    given_columns = ", ".join(quote(f.column) for f in given)
+    all_columns = ", ".join(quote(f.column) for f in given + others)
+    constants = "".join(f", %s::{f.db_type(connection)}" for f in others)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+            f"SELECT {given_columns} FROM {table} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                copy.write_row(
-                    [
-                        f.get_db_prep_save(f.pre_save(obj, add=True), connection)
-                        for f in fields
-                    ]
-                )
+        with cursor.copy(f"COPY {stage} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
-            f"ON CONFLICT DO NOTHING RETURNING {quote(key_column)}, {quote(meta.pk.column)}"
+            f"INSERT INTO {table} ({all_columns}) "
+            f"SELECT {given_columns}{constants} FROM {stage} ON CONFLICT DO NOTHING "
+            f"RETURNING {quote(key_field.column)}, {quote(meta.pk.column)}",
+            [
+                f.get_db_prep_save(v, connection)
+                for f, v in zip(others, defaults, strict=True)
+            ],
         )
         created = dict(cursor.fetchall())
         cursor.execute(f"DROP TABLE {stage}")
     return created
+
+
+def _is_auto_now(field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def _bulk_create_rows(model, given, rows, others, defaults, key_field) -> dict:
+    names = [f.attname for f in given] + [f.attname for f in others]
+    objects = [
+        model(**dict(zip(names, (*row, *defaults), strict=True))) for row in rows
+    ]
+    model.objects.bulk_create(objects, ignore_conflicts=True)
+    keys = [getattr(obj, key_field.attname) for obj in objects]
+    found = model.objects.filter(**values_in(key_field.attname, keys))
+    return dict(found.values_list(key_field.attname, "pk"))
 
 
 def values_in(field: str, values: Sequence[Any]) -> dict:

@@ -37,7 +37,7 @@ from ecomsite.importing import (
     Row,
     RowRejected,
     RowSkipped,
-    copy_create,
+    copy_insert,
     decimal,
     external_id,
     integer,
@@ -255,6 +255,10 @@ class CompleteJourneyFormat:
 
 
 LINE_FIELDS = ("order", "line_number", "product", "quantity", "unit_price")
+ORDER_FIELDS = (
+    "number", "customer", "kind", "status", "source", "placed_at", "currency",
+    "total", "country",
+)  # fmt: skip
 LINE_STAGE_TABLE = "import_order_line_stage"
 
 
@@ -420,18 +424,19 @@ class OrderImporter:
     def _create_customers(self, first_lines: list[OrderRow]) -> dict[str, int]:
         """Create users (unusable passwords) and profiles for unknown external ids.
 
-        In bulk, as lines are (`copy_create`); a customer whose username someone else
+        In bulk, as lines are (`copy_insert`); a customer whose username someone else
         already has, or who was created meanwhile by another import, is looked up or
         created one by one.
         """
         user_model = get_user_model()
-        created = copy_create(
+        created = copy_insert(
             user_model,
+            ("username", "external_id", "password"),
             [
-                user_model(
-                    username=customer_username(line.customer),
-                    external_id=line.customer,
-                    password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(12),
+                (
+                    customer_username(line.customer),
+                    line.customer,
+                    UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(12),
                 )
                 for line in first_lines
             ],
@@ -449,12 +454,10 @@ class OrderImporter:
             if line.customer not in created:  # the username was taken by someone else
                 created[line.customer] = self._create_customer_one_by_one(line.customer)
         countries = {line.customer: line.country for line in first_lines}
-        copy_create(
+        copy_insert(
             CustomerProfile,
-            [
-                CustomerProfile(user_id=user_id, country=countries[external])
-                for external, user_id in created.items()
-            ],
+            ("user", "country"),
+            [(user_id, countries[external]) for external, user_id in created.items()],
             key="user",
         )
         return created
@@ -507,19 +510,20 @@ class OrderImporter:
             totals[line.number] += line.quantity * line.unit_price
         preexisting = self._order_ids(first_seen)
         orders = dict(preexisting)
-        created = copy_create(
+        created = copy_insert(
             Order,
+            ORDER_FIELDS,
             [
-                Order(
-                    number=line.number,
-                    customer_id=customers[line.customer] if line.customer else None,
-                    kind=line.kind,
-                    status=Order.Status.COMPLETED,
-                    source=Order.Source.IMPORT,
-                    placed_at=line.placed_at,
-                    currency=self.currency,
-                    total=totals[number],
-                    country=line.country,
+                (
+                    number,
+                    customers[line.customer] if line.customer else None,
+                    line.kind,
+                    Order.Status.COMPLETED.value,
+                    Order.Source.IMPORT.value,
+                    line.placed_at,
+                    self.currency,
+                    totals[number],
+                    line.country,
                 )
                 for number, line in first_seen.items()
                 if number not in preexisting
