@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from tqdm import tqdm
 
 DEFAULT_ENCODING = "utf-8-sig"
@@ -409,6 +411,85 @@ def run_import(
         rejects.close()
         bar.close()
     return summary
+
+
+def copy_insert(
+    model: type, fields: Sequence[str], rows: Sequence[tuple], *, key: str
+) -> dict[Any, int]:
+    """Insert `rows` (tuples of `fields`' values; ids for foreign keys) into the
+    model's table; return {their `key` value: new pk}.
+
+    The model's other fields get their defaults (now for auto-now dates), worked out
+    once per call rather than once per row. On PostgreSQL the rows go by COPY into a
+    temporary table and from there by one INSERT … SELECT … ON CONFLICT DO NOTHING
+    RETURNING, as order lines do: no model instances, no statement with thousands of
+    parameters. A row that conflicts with one already there (a unique key) is left out
+    of the result. Other databases: `bulk_create`, with the same result.
+    """
+    if not rows:
+        return {}
+    meta = model._meta
+    given = [meta.get_field(name) for name in fields]
+    others = [
+        f
+        for f in meta.concrete_fields
+        if f not in given and not (f.primary_key and not f.remote_field)
+    ]
+    now = timezone.now()
+    defaults = [now if _is_auto_now(f) else f.get_default() for f in others]
+    key_field = meta.get_field(key)
+    if connection.vendor != "postgresql":
+        return _bulk_create_rows(model, given, rows, others, defaults, key_field)
+    quote = connection.ops.quote_name
+    table, stage = quote(meta.db_table), quote(f"import_stage_{meta.db_table}")
+    given_columns = ", ".join(quote(f.column) for f in given)
+    all_columns = ", ".join(quote(f.column) for f in given + others)
+    constants = "".join(f", %s::{f.db_type(connection)}" for f in others)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+            f"SELECT {given_columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {stage} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({all_columns}) "
+            f"SELECT {given_columns}{constants} FROM {stage} ON CONFLICT DO NOTHING "
+            f"RETURNING {quote(key_field.column)}, {quote(meta.pk.column)}",
+            [
+                f.get_db_prep_save(v, connection)
+                for f, v in zip(others, defaults, strict=True)
+            ],
+        )
+        created = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {stage}")
+    return created
+
+
+def _is_auto_now(field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def _bulk_create_rows(model, given, rows, others, defaults, key_field) -> dict:
+    names = [f.attname for f in given] + [f.attname for f in others]
+    objects = [
+        model(**dict(zip(names, (*row, *defaults), strict=True))) for row in rows
+    ]
+    model.objects.bulk_create(objects, ignore_conflicts=True)
+    keys = [getattr(obj, key_field.attname) for obj in objects]
+    found = model.objects.filter(**values_in(key_field.attname, keys))
+    return dict(found.values_list(key_field.attname, "pk"))
+
+
+def values_in(field: str, values: Sequence[Any]) -> dict:
+    """Return filter arguments for `field` in `values`, one array parameter on
+    PostgreSQL (thousands of placeholders are slow for psycopg to parse)."""
+    values = list(values)
+    if connection.vendor != "postgresql" or len(values) < 100:
+        return {f"{field}__in": values}
+    array = "bigint[]" if all(isinstance(v, int) for v in values) else "text[]"
+    return {f"{field}__in": RawSQL(f"SELECT unnest(%s::{array})", [values])}
 
 
 def analyze_tables(models: Sequence[type]) -> None:

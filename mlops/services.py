@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import Product
+
+from .chunking import inference_chunk_size
 from .kinds import ChampionArtifact, RunRefused, TrainContext, get_kind
 from .loader import champions
 from .models import InferenceChunk, ModelVersion, Run, ServedBatch
@@ -63,8 +66,12 @@ def training_execute(run_id: int) -> ModelVersion | None:
     return version
 
 
-def inference_start(run_id: int) -> list[int]:
-    """Prepare the run's batch and chunks; return the indices of chunks still to do."""
+def inference_start(run_id: int, *, workers: int = 1) -> list[int]:
+    """Prepare the run's batch and chunks; return the indices of chunks still to do.
+
+    The chunk size adapts to `workers` (the processes taking chunks) and the size of
+    the catalogue, unless the run's options or MLOPS_INFERENCE_CHUNK_SIZE fix it.
+    """
     run = run_claim(run_id)
     if run is None:
         return []
@@ -77,7 +84,7 @@ def inference_start(run_id: int) -> list[int]:
             raise RunRefused(f"No {run.kind} champion to run; train one first.")
         spec = get_kind(run.kind)
         keys = spec.inference_keys()
-        size = int(run.options.get("chunk_size", settings.MLOPS_INFERENCE_CHUNK_SIZE))
+        size, catalogue = _chunk_size(run, len(keys), workers)
         with transaction.atomic():
             batch = ServedBatch.objects.create(
                 kind=run.kind,
@@ -92,11 +99,32 @@ def inference_start(run_id: int) -> list[int]:
             Run.objects.filter(pk=run.pk).update(
                 model_version=version, total_steps=batch.total_chunks
             )
-        run_log(run.pk, f"{len(keys)} keys in {batch.total_chunks} chunks, {version}")
+        run_log(
+            run.pk,
+            f"{len(keys)} keys in {batch.total_chunks} chunks of up to {size} "
+            f"({workers} workers, {catalogue} products), {version}",
+        )
     pending = list(batch.chunks.filter(done=False).values_list("index", flat=True))
     if not pending:
         inference_finalize(batch.pk)
     return pending
+
+
+def _chunk_size(run: Run, keys: int, workers: int) -> tuple[int, int]:
+    """Return (keys per chunk, active products) for a run's batch."""
+    catalogue = Product.objects.filter(is_active=True).count()
+    fixed = run.options.get("chunk_size") or settings.MLOPS_INFERENCE_CHUNK_SIZE
+    if fixed:
+        return int(fixed), catalogue
+    size = inference_chunk_size(
+        keys,
+        workers=workers,
+        catalogue=catalogue,
+        chunks_per_worker=settings.MLOPS_INFERENCE_CHUNKS_PER_WORKER,
+        max_cells=settings.MLOPS_INFERENCE_CHUNK_CELLS,
+        smallest=settings.MLOPS_INFERENCE_SMALLEST_CHUNK,
+    )
+    return size, catalogue
 
 
 def inference_chunk_execute(run_id: int, index: int) -> None:

@@ -1,4 +1,10 @@
-"""Artifact storage: files appear whole or not at all, and are never overwritten."""
+"""Artifact storage: files appear whole or not at all, and are never overwritten.
+
+Two backends: a local (or shared, mounted) folder, and S3-compatible object storage
+for workers on several hosts that share no file system (`ARTIFACT_STORAGE=s3`,
+`mlops.s3storage`, imported only then). Either
+way the registry checks every artifact's SHA-256 when it is read.
+"""
 
 import os
 import tempfile

@@ -4,7 +4,7 @@ Training and inference chunks are routed to the `gpu` queue (settings); TensorFl
 imported only inside them, never when a worker starts.
 """
 
-from celery import group, shared_task
+from celery import current_app, group, shared_task
 from django.conf import settings
 
 from . import runs, services
@@ -49,7 +49,7 @@ def train_model(self, run_id: int) -> None:
 def start_inference(self, run_id: int) -> None:
     """Split a batch inference into chunks and fan them out to the workers."""
     try:
-        pending = services.inference_start(run_id)
+        pending = services.inference_start(run_id, workers=chunk_workers())
     except runs.RunBusy:
         _check_later(start_inference, run_id)
         return
@@ -58,6 +58,37 @@ def start_inference(self, run_id: int) -> None:
         return
     if pending:
         group(infer_chunk.si(run_id, index) for index in pending).apply_async()
+
+
+def chunk_workers() -> int:
+    """Return how many worker processes take inference chunks (at least 1).
+
+    MLOPS_INFERENCE_WORKERS when set; otherwise the pool sizes of the workers that
+    consume the chunk queue, as they answer two broadcasts (half a second each).
+    """
+    if settings.MLOPS_INFERENCE_WORKERS:
+        return settings.MLOPS_INFERENCE_WORKERS
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return 1
+    queue = settings.CELERY_TASK_ROUTES.get(infer_chunk.name, {}).get(
+        "queue", current_app.conf.task_default_queue
+    )
+    inspect = current_app.control.inspect(timeout=0.5)
+    consuming = {
+        worker
+        for worker, queues in (inspect.active_queues() or {}).items()
+        if any(q["name"] == queue for q in queues)
+    }
+    if not consuming:
+        return 1
+    stats = inspect.stats() or {}
+    return max(
+        1,
+        sum(
+            int(stats.get(w, {}).get("pool", {}).get("max-concurrency", 1))
+            for w in consuming
+        ),
+    )
 
 
 @shared_task(name="mlops.tasks.infer_chunk", **RETRY)

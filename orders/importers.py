@@ -37,6 +37,7 @@ from ecomsite.importing import (
     Row,
     RowRejected,
     RowSkipped,
+    copy_insert,
     decimal,
     external_id,
     integer,
@@ -44,6 +45,7 @@ from ecomsite.importing import (
     optional_text,
     run_import,
     text,
+    values_in,
 )
 from recommender.models import ErasedCustomer
 from recommender.privacy import pseudonymise
@@ -253,6 +255,10 @@ class CompleteJourneyFormat:
 
 
 LINE_FIELDS = ("order", "line_number", "product", "quantity", "unit_price")
+ORDER_FIELDS = (
+    "number", "customer", "kind", "status", "source", "placed_at", "currency",
+    "total", "country",
+)  # fmt: skip
 LINE_STAGE_TABLE = "import_order_line_stage"
 
 
@@ -347,9 +353,9 @@ class OrderImporter:
         products = self._ensure_products(lines, result)
         orders, preexisting = self._ensure_orders(lines, customers, result)
         present = set(
-            OrderLine.objects.filter(order_id__in=preexisting.values()).values_list(
-                "order_id", "line_number"
-            )
+            OrderLine.objects.filter(
+                **values_in("order_id", list(preexisting.values()))
+            ).values_list("order_id", "line_number")
         )
         new_lines = []
         grown: set[int] = set()
@@ -402,42 +408,57 @@ class OrderImporter:
         hashes = {pseudonymise(external): external for external in externals}
         if not hashes:
             return []
-        erased = ErasedCustomer.objects.filter(external_id_hash__in=list(hashes))
+        erased = ErasedCustomer.objects.filter(
+            **values_in("external_id_hash", list(hashes))
+        )
         return [hashes[h] for h in erased.values_list("external_id_hash", flat=True)]
 
     @staticmethod
     def _user_ids(externals: Iterable[str]) -> dict[str, int]:
         return dict(
             get_user_model()
-            .objects.filter(external_id__in=list(externals))
+            .objects.filter(**values_in("external_id", list(externals)))
             .values_list("external_id", "id")
         )
 
     def _create_customers(self, first_lines: list[OrderRow]) -> dict[str, int]:
-        """Create users (unusable passwords) and profiles for unknown external ids."""
+        """Create users (unusable passwords) and profiles for unknown external ids.
+
+        In bulk, as lines are (`copy_insert`); a customer whose username someone else
+        already has, or who was created meanwhile by another import, is looked up or
+        created one by one.
+        """
         user_model = get_user_model()
-        user_model.objects.bulk_create(
+        created = copy_insert(
+            user_model,
+            ("username", "external_id", "password"),
             [
-                user_model(
-                    username=customer_username(line.customer),
-                    external_id=line.customer,
-                    password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(12),
+                (
+                    customer_username(line.customer),
+                    line.customer,
+                    UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(12),
                 )
                 for line in first_lines
             ],
-            ignore_conflicts=True,
+            key="external_id",
         )
-        created = self._user_ids(line.customer for line in first_lines)
+        if len(created) < len(first_lines):
+            created.update(
+                self._user_ids(
+                    line.customer
+                    for line in first_lines
+                    if line.customer not in created
+                )
+            )
         for line in first_lines:
             if line.customer not in created:  # the username was taken by someone else
                 created[line.customer] = self._create_customer_one_by_one(line.customer)
         countries = {line.customer: line.country for line in first_lines}
-        CustomerProfile.objects.bulk_create(
-            [
-                CustomerProfile(user_id=user_id, country=countries[external])
-                for external, user_id in created.items()
-            ],
-            ignore_conflicts=True,
+        copy_insert(
+            CustomerProfile,
+            ("user", "country"),
+            [(user_id, countries[external]) for external, user_id in created.items()],
+            key="user",
         )
         return created
 
@@ -487,30 +508,43 @@ class OrderImporter:
         for _, line in lines:
             first_seen.setdefault(line.number, line)
             totals[line.number] += line.quantity * line.unit_price
-        preexisting = dict(
-            Order.objects.filter(number__in=list(first_seen)).values_list(
+        preexisting = self._order_ids(first_seen)
+        orders = dict(preexisting)
+        created = copy_insert(
+            Order,
+            ORDER_FIELDS,
+            [
+                (
+                    number,
+                    customers[line.customer] if line.customer else None,
+                    line.kind,
+                    Order.Status.COMPLETED.value,
+                    Order.Source.IMPORT.value,
+                    line.placed_at,
+                    self.currency,
+                    totals[number],
+                    line.country,
+                )
+                for number, line in first_seen.items()
+                if number not in preexisting
+            ],
+            key="number",
+        )
+        orders.update(created)
+        result.created["orders"] += len(created)
+        if len(orders) < len(first_seen):  # created meanwhile by another import
+            raced = self._order_ids(n for n in first_seen if n not in orders)
+            orders.update(raced)
+            preexisting.update(raced)
+        return orders, preexisting
+
+    @staticmethod
+    def _order_ids(numbers: Iterable[str]) -> dict[str, int]:
+        return dict(
+            Order.objects.filter(**values_in("number", list(numbers))).values_list(
                 "number", "id"
             )
         )
-        orders = dict(preexisting)
-        created = Order.objects.bulk_create(
-            Order(
-                number=line.number,
-                customer_id=customers[line.customer] if line.customer else None,
-                kind=line.kind,
-                status=Order.Status.COMPLETED,
-                source=Order.Source.IMPORT,
-                placed_at=line.placed_at,
-                currency=self.currency,
-                total=totals[number],
-                country=line.country,
-            )
-            for number, line in first_seen.items()
-            if number not in preexisting
-        )
-        orders.update((order.number, order.id) for order in created)
-        result.created["orders"] += len(created)
-        return orders, preexisting
 
 
 def import_orders(

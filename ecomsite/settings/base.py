@@ -121,13 +121,42 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 ARTIFACTS_ROOT = Path(env.str("ARTIFACTS_ROOT", default=str(VAR_DIR / "artifacts")))
+# Artifacts on S3-compatible object storage when workers share no file system
+# (docs/scale-out.md): ARTIFACT_STORAGE=s3, ARTIFACT_S3_BUCKET, and for MinIO or another
+# non-AWS store ARTIFACT_S3_ENDPOINT_URL; credentials as boto3 reads them (AWS_* vars).
+ARTIFACT_STORAGE = env.str("ARTIFACT_STORAGE", default="filesystem")
+
+
+def artifact_storage_config(root: Path) -> dict:
+    """STORAGES["artifacts"] for ARTIFACT_STORAGE: "filesystem" (under root) or "s3"."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    if ARTIFACT_STORAGE == "filesystem":
+        return {
+            "BACKEND": "mlops.storage.AtomicFileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        }
+    if ARTIFACT_STORAGE != "s3":
+        raise ImproperlyConfigured(
+            f"ARTIFACT_STORAGE={ARTIFACT_STORAGE!r}; expected 'filesystem' or 's3'."
+        )
+    if not env.str("ARTIFACT_S3_BUCKET", default=""):
+        raise ImproperlyConfigured("ARTIFACT_STORAGE=s3 needs ARTIFACT_S3_BUCKET.")
+    return {
+        "BACKEND": "mlops.s3storage.ArtifactS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("ARTIFACT_S3_BUCKET"),
+            "location": env.str("ARTIFACT_S3_PREFIX", default="artifacts"),
+            "endpoint_url": env.str("ARTIFACT_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("ARTIFACT_S3_REGION", default=None),
+        },
+    }
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Model artifacts; point it at shared storage when workers run on several machines.
-    "artifacts": {
-        "BACKEND": "mlops.storage.AtomicFileSystemStorage",
-        "OPTIONS": {"location": str(ARTIFACTS_ROOT)},
-    },
+    # Model artifacts: a folder, or object storage when workers run on several hosts.
+    "artifacts": artifact_storage_config(ARTIFACTS_ROOT),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
@@ -266,7 +295,15 @@ MLOPS_ARTIFACT_PREFIX = "artifacts"
 # A run whose heartbeat is older than this is taken to be abandoned by a dead worker.
 MLOPS_RUN_STALE_SECONDS = env.int("MLOPS_RUN_STALE_SECONDS", default=120)
 MLOPS_MAX_ATTEMPTS = env.int("MLOPS_MAX_ATTEMPTS", default=3)
-MLOPS_INFERENCE_CHUNK_SIZE = env.int("MLOPS_INFERENCE_CHUNK_SIZE", default=5000)
+# Batch inference chunks: a fixed size, or (0) sized from the workers on the chunk queue
+# (MLOPS_INFERENCE_WORKERS, 0 = ask Celery) and the catalogue (mlops/chunking.py).
+MLOPS_INFERENCE_CHUNK_SIZE = env.int("MLOPS_INFERENCE_CHUNK_SIZE", default=0)
+MLOPS_INFERENCE_WORKERS = env.int("MLOPS_INFERENCE_WORKERS", default=0)
+MLOPS_INFERENCE_CHUNKS_PER_WORKER = env.int(
+    "MLOPS_INFERENCE_CHUNKS_PER_WORKER", default=4
+)
+MLOPS_INFERENCE_CHUNK_CELLS = env.int("MLOPS_INFERENCE_CHUNK_CELLS", default=50_000_000)
+MLOPS_INFERENCE_SMALLEST_CHUNK = env.int("MLOPS_INFERENCE_SMALLEST_CHUNK", default=500)
 MLOPS_SEED = env.int("MLOPS_SEED", default=42)
 # Automatic categories: the precision each category's auto-assign threshold must reach.
 CATEGORY_TARGET_PRECISION = env.float("CATEGORY_TARGET_PRECISION", default=0.95)

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, env
+from .base import REST_FRAMEWORK, artifact_storage_config, env
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
@@ -21,10 +21,7 @@ ARTIFACTS_ROOT = Path(
 )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "artifacts": {
-        "BACKEND": "mlops.storage.AtomicFileSystemStorage",
-        "OPTIONS": {"location": str(ARTIFACTS_ROOT)},
-    },
+    "artifacts": artifact_storage_config(ARTIFACTS_ROOT),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {
