@@ -24,6 +24,7 @@ recomputed from them.
 
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ from .models import Category, Product, ProductImageEmbedding
 
 MIN_EXAMPLES = 20
 SPLIT = (0.7, 0.15, 0.15)
-MIN_PER_CLASS_TO_TEST = 3  # rarer categories are only learnt from, not measured
+MIN_PER_CLASS_TO_TEST = 3  # rarer categories are left out (cannot be measured)
 CLASSIFIER_OPTIONS = ("image_size", "epochs", "batch_size", "patience", "widths")
 
 
@@ -201,14 +202,36 @@ class Examples:
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
+    left_out: dict[str, int]  # categories with too few products: count by path
 
 
-def labelled_examples(seed: int) -> Examples:
+def labelled_examples(seed: int, log=None) -> Examples:
+    """Return the labelled products of the categories the model can learn, split.
+
+    A category needs `MIN_PER_CLASS_TO_TEST` labelled products with a picture to be
+    learnt and measured; rarer ones are left out (and logged). Raise RunRefused,
+    saying what is missing, where fewer than two categories are left.
+    """
     rows = list(training_examples())
     if len(rows) < MIN_EXAMPLES:
         raise RunRefused(
             f"Not enough categorised products with a picture: {len(rows)}; at least "
             f"{MIN_EXAMPLES} whose category a person set or imported are needed."
+        )
+    rows, rare = learnable_rows(rows)
+    if rare and log is not None:
+        log(
+            f"{len(rare)} categories left out, with fewer than "
+            f"{MIN_PER_CLASS_TO_TEST} labelled products with a picture: "
+            + rare_summary(rare)
+        )
+    if len({r["category_id"] for r in rows}) < 2:
+        raise RunRefused(
+            "Not enough labelled products to learn categories from pictures: "
+            f"each category needs {MIN_PER_CLASS_TO_TEST} or more products with a "
+            "picture whose category a person set or imported, and at least two "
+            f"categories must have them; {len({r['category_id'] for r in rows})} "
+            f"has. Fewer: {rare_summary(rare)}."
         )
     class_ids = np.array(sorted({r["category_id"] for r in rows}), dtype=np.int64)
     categories = Category.objects.in_bulk(class_ids.tolist())
@@ -218,11 +241,6 @@ def labelled_examples(seed: int) -> Examples:
     )
     labels = np.searchsorted(class_ids, [r["category_id"] for r in rows])
     train, validation, test = stratified_split(labels, seed)
-    if len(validation) == 0 or len(test) == 0:
-        raise RunRefused(
-            "Not enough categorised products to hold some out: each category needs "
-            f"{MIN_PER_CLASS_TO_TEST} or more to be measured."
-        )
     return Examples(
         titles=[r["title"] for r in rows],
         image_names=[r["image_path"] for r in rows],
@@ -233,11 +251,37 @@ def labelled_examples(seed: int) -> Examples:
         train=train,
         validation=validation,
         test=test,
+        left_out=rare,
     )
 
 
+def learnable_rows(rows: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    """Return the rows of categories with enough products, and the others' counts
+    by category path."""
+    counts = Counter(r["category_id"] for r in rows)
+    kept = [r for r in rows if counts[r["category_id"]] >= MIN_PER_CLASS_TO_TEST]
+    rare = Counter(
+        r["category_path"]
+        for r in rows
+        if counts[r["category_id"]] < MIN_PER_CLASS_TO_TEST
+    )
+    return kept, dict(sorted(rare.items()))
+
+
+def rare_summary(rare: dict[str, int], shown: int = 5) -> str:
+    """Return "'A > B': 2, … (n more)" for the first categories."""
+    if not rare:
+        return "none"
+    items = list(rare.items())
+    text = ", ".join(f"{path!r}: {n}" for path, n in items[:shown])
+    if len(items) > shown:
+        text += f", and {len(items) - shown} more"
+    return text
+
+
 def stratified_split(labels: np.ndarray, seed: int):
-    """Split indices per class 70/15/15; classes with under 3 examples train only."""
+    """Split indices per class 70/15/15 (at least one each to validate and test);
+    classes with under 3 examples train only."""
     rng = np.random.default_rng(seed)
     parts = ([], [], [])
     for label in np.unique(labels):
@@ -266,7 +310,7 @@ class ImageKind:
 
         options = context.options
         tracker = ProgressTracker(context.progress, 100)
-        data = labelled_examples(context.seed)
+        data = labelled_examples(context.seed, context.log)
         config = ClassifierConfig(
             **{
                 k: tuple(v) if k == "widths" else v
@@ -361,7 +405,11 @@ class ImageKind:
             baselines=baselines,
             protocol={
                 "name": "stratified-holdout",
-                "split": "70/15/15 per category (under 3 examples: training only)",
+                "split": "70/15/15 per category, at least one to validate and test",
+                "left_out": {
+                    "needs_per_category": MIN_PER_CLASS_TO_TEST,
+                    "categories": data.left_out,
+                },
                 "examples": int(len(data.labels)),
                 "train": int(len(data.train)),
                 "validation": int(len(data.validation)),

@@ -116,6 +116,8 @@ class ImageTitleTfidf:
         with warnings.catch_warnings():  # classes rarer than FOLDS
             warnings.simplefilter("ignore", UserWarning)
             splits = list(folds.split(np.zeros(len(labels)), labels))
+        if any(len(np.unique(labels[learn])) < 2 for learn, _ in splits):
+            return None  # a fold would learn a single category
         for learn, held in splits:
             title_model = TitleOnly(c=self.title_model.c, seed=self.seed)
             title_model.fit(None, [titles[i] for i in learn], labels[learn], n_classes)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -253,14 +254,14 @@ class ImageFeatures(Pickled):
 
     def fit_features(self, features, labels, n_classes: int) -> "ImageFeatures":
         """Fit on precomputed `image_features` (uncalibrated)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(np.unique(labels)) < 2:
+            raise ValueError("The image features need pictures of two categories.")
         self.n_classes = n_classes
-        self.pipeline = make_pipeline(
-            StandardScaler(),
-            LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
-        )
+        self.pipeline = make_pipeline(StandardScaler(), _classifier(labels, self.seed))
         with warnings.catch_warnings():  # a category with one picture
             warnings.simplefilter("ignore", UserWarning)
-            self.pipeline.fit(features, np.asarray(labels, dtype=np.int64))
+            self.pipeline.fit(features, labels)
         return self
 
     def predict_proba(self, images, titles=None) -> np.ndarray:
@@ -285,8 +286,21 @@ class ImageFeatures(Pickled):
         return logits
 
     def hyperparameters(self) -> dict:
+        classifier = "lda-ledoit-wolf"
+        if self.pipeline is not None and not isinstance(
+            self.pipeline[-1], LinearDiscriminantAnalysis
+        ):
+            classifier = "logistic-regression"
         return {
             "features": n_features(),
-            "classifier": "lda-ledoit-wolf",
+            "classifier": classifier,
             "temperature": self.temperature,
         }
+
+
+def _classifier(labels: np.ndarray, seed: int):
+    """Shrunk LDA; where there are no more pictures than categories (one each),
+    which LDA cannot fit, an L2-regularised logistic regression."""
+    if len(labels) > len(np.unique(labels)):
+        return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    return LogisticRegression(C=0.1, max_iter=1000, random_state=seed)
