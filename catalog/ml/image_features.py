@@ -9,7 +9,9 @@ picture's border, which is the background):
 - texture: the power spectrum of the foreground's brightness in bins of frequency
   (scale) and direction (angle);
 - outline: the rotation-invariant harmonics of the radius from the centroid as a
-  function of the angle (how many corners), fill, elongation and holes.
+  function of the angle (how many corners), fill, elongation and holes;
+- shape: histograms of oriented gradients (HOG) of the brightness in a grid of
+  cells (where the edges are and which way they run: a collar, a sole, a strap).
 
 Every feature is computed with NumPy on a whole batch at once. A linear discriminant
 analysis with a shrunk covariance (Ledoit-Wolf) classifies the standardised
@@ -20,6 +22,7 @@ on validation data, so where the network reads pictures better (thousands of rea
 photos) it simply gets little weight.
 """
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 
@@ -43,16 +46,34 @@ RADIAL_BINS = 8
 ANGLE_BINS = 12
 OUTLINE_ANGLES = 64
 OUTLINE_HARMONICS = 8
+HOG_CELLS = 8  # per side
+HOG_ORIENTATIONS = 9  # unsigned, over 180 degrees
 
 
 def image_features(images: np.ndarray) -> np.ndarray:
-    """Return [n, n_features] float32 features of uint8 [n, size, size, 3] pictures."""
-    images = np.asarray(images, dtype=np.uint8)
+    """Return [n, n_features] float32 features of uint8 [n, size, size, 3] pictures.
+
+    The last few results are kept by the pictures' digest: training and measuring
+    ask for the same pictures' features several times.
+    """
+    images = np.ascontiguousarray(images, dtype=np.uint8)
     if len(images) == 0:
         return np.zeros((0, n_features()), dtype=np.float32)
-    return np.vstack(
-        [_batch_features(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
-    )
+    key = (images.shape, hashlib.blake2b(images.data, digest_size=16).hexdigest())
+    if key not in _recent:
+        _recent[key] = np.vstack(
+            [
+                _batch_features(images[i : i + BATCH])
+                for i in range(0, len(images), BATCH)
+            ]
+        )
+        while len(_recent) > RECENT:
+            _recent.pop(next(iter(_recent)))
+    return _recent[key].copy()
+
+
+RECENT = 6
+_recent: dict[tuple, np.ndarray] = {}
 
 
 def n_features() -> int:
@@ -62,6 +83,7 @@ def n_features() -> int:
         + RADIAL_BINS * ANGLE_BINS
         + OUTLINE_HARMONICS
         + 5
+        + HOG_CELLS**2 * HOG_ORIENTATIONS
     )
 
 
@@ -74,6 +96,7 @@ def _batch_features(images: np.ndarray) -> np.ndarray:
             _hue_histogram(pixels, mask),
             _texture(pixels, mask),
             _outline(mask),
+            _gradients(pixels),
         ]
     ).astype(np.float32)
 
@@ -159,6 +182,30 @@ def _texture(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
         index.ravel(), weights=power[:, inside].ravel(), minlength=n * total
     ).reshape(n, total)
     return np.log1p(sums / np.maximum(sums.sum(1, keepdims=True), 1e-6) * 1000)
+
+
+def _gradients(pixels: np.ndarray) -> np.ndarray:
+    """Histograms of oriented gradients per cell, as square roots of each picture's
+    shares of gradient magnitude (so that contrast does not matter)."""
+    n, size = len(pixels), pixels.shape[1]
+    grey = pixels.mean(-1)
+    gy, gx = np.gradient(grey, axis=(1, 2))
+    magnitude = np.hypot(gx, gy)
+    angle = np.arctan2(gy, gx) % np.pi
+    orientation = np.minimum(
+        (angle / np.pi * HOG_ORIENTATIONS).astype(np.int64), HOG_ORIENTATIONS - 1
+    )
+    cell = np.minimum(np.arange(size) * HOG_CELLS // size, HOG_CELLS - 1)
+    index = (
+        np.arange(n)[:, None, None] * HOG_CELLS**2
+        + cell[None, :, None] * HOG_CELLS
+        + cell[None, None, :]
+    ) * HOG_ORIENTATIONS + orientation
+    bins = HOG_CELLS**2 * HOG_ORIENTATIONS
+    sums = np.bincount(
+        index.ravel(), weights=magnitude.ravel(), minlength=n * bins
+    ).reshape(n, bins)
+    return np.sqrt(sums / np.maximum(sums.sum(1, keepdims=True), 1e-6))
 
 
 def main_shape(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -43,11 +43,19 @@ def thresholds_for_precision(
 def auto_assign(
     proba: np.ndarray, thresholds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (assigned mask, predicted class, confidence) for each product."""
+    """Return (assigned mask, predicted class, confidence) for each product.
+
+    `thresholds` are per category, [k], or per product and category, [n, k].
+    """
     proba = np.asarray(proba)
     predicted = proba.argmax(axis=1)
     confidence = proba.max(axis=1)
-    assigned = confidence >= np.asarray(thresholds)[predicted]
+    thresholds = np.asarray(thresholds)
+    if thresholds.ndim == 2:
+        cut = thresholds[np.arange(len(predicted)), predicted]
+    else:
+        cut = thresholds[predicted]
+    assigned = confidence >= cut
     return assigned, predicted, confidence
 
 

@@ -63,7 +63,19 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     version = ModelVersion.objects.get(run=run(Run.Type.TRAIN, **TINY))
     assert version.algorithm == "image+title+tfidf+features"
     # measured alone
-    assert set(version.protocol["components"]) == {"image-title", "image-features"}
+    assert set(version.protocol["components"]) == {
+        "image-title",
+        "image-features",
+        "image-cnn",
+    }
+    # measured with the names hidden too, the picture alone deciding
+    assert version.metrics["unnamed_accuracy"] >= 0.9
+    assert version.baselines["title-tfidf"]["unnamed_accuracy"] < 0.6
+    assert "accuracy_all_kinds" in version.metrics
+    assert set(version.hyperparameters["review_rules"]["entropy"]) == {
+        "named",
+        "unnamed",
+    }
     assert 0 <= version.hyperparameters["network_weight"] <= 1
     assert 0 <= version.hyperparameters["image_features_share"] <= 1
     assert {"accuracy", "macro_f1", "auto_assign_rate", "parent_accuracy"} <= set(
@@ -91,6 +103,9 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
             filed += 1
             assert product.category == truth
             assert product.category_source == "automatic"
+            assert product.auto_category_reason == ""
+        else:
+            assert product.auto_category_reason  # why it waits for a person
     assert filed >= len(unlabelled) // 2
     # a person's category is never overwritten
     assert Product.objects.filter(category_source="operator").count() == 90
