@@ -12,7 +12,7 @@ KIND_METRICS: dict[str, tuple[str, bool]] = {
     ModelKind.SEGMENTS: ("auc", True),
     ModelKind.DEMAND: ("mase", False),
     ModelKind.PRICE: ("mase", False),
-    ModelKind.IMAGE: ("accuracy", True),
+    ModelKind.IMAGE: ("accuracy_all_kinds", True),
 }
 
 

@@ -1,9 +1,11 @@
 """The `image` kind through the platform: train on labelled products, classify others."""
 
 import io
+from io import StringIO
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from PIL import Image
 
 from catalog.models import Product, ProductImageEmbedding, VisuallySimilarProduct
@@ -91,6 +93,10 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     }
     champion = ModelVersion.objects.get(kind="image", status="champion")
     assert champion.metrics["accuracy"] >= 0.9  # the classes are easy to tell apart
+    report = StringIO()
+    call_command("model_report", "--kind", "image", stdout=report)
+    assert "    baseline title-tfidf: " in report.getvalue()
+    assert "    component image-cnn: " in report.getvalue()  # the picture alone
 
     run(Run.Type.INFER)
     filed = 0
