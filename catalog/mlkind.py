@@ -55,6 +55,9 @@ from .models import Category, Product, ProductImageEmbedding
 MIN_EXAMPLES = 20
 SPLIT = (0.7, 0.15, 0.15)
 MIN_PER_CLASS_TO_TEST = 3  # rarer categories are left out (cannot be measured)
+# The served model's thresholds promise the target precision at the Wilson lower
+# bound, one standard error down: validation sets are small.
+THRESHOLD_Z = 1.0
 UNNAMED_PREFIX = "unnamed_"  # metrics measured with the names hidden
 CLASSIFIER_OPTIONS = ("image_size", "epochs", "batch_size", "patience", "widths")
 
@@ -408,7 +411,10 @@ class ImageKind:
                 val_images, val_titles, val_labels = part(data.validation)
                 served = {
                     "thresholds": thresholds_for_precision(
-                        model.predict_proba(val_images, val_titles), val_labels, target
+                        model.predict_proba(val_images, val_titles),
+                        val_labels,
+                        target,
+                        z=THRESHOLD_Z,
                     )
                 }
             metrics, per_class = {}, None
@@ -462,7 +468,9 @@ class ImageKind:
             policy = {"rules": rules}
             for kind, names in ((NAMED, val_titles), (UNNAMED, [""] * len(val_labels))):
                 proba = fused.predict_proba(val_images, names)
-                thresholds = thresholds_for_precision(proba, val_labels, target)
+                thresholds = thresholds_for_precision(
+                    proba, val_labels, target, z=THRESHOLD_Z
+                )
                 key = "thresholds" if kind == NAMED else "unnamed_thresholds"
                 policy[key] = thresholds
                 rules.fit_cutoffs(
