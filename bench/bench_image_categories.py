@@ -24,6 +24,7 @@ model, without writing. Prints progress to stderr and one JSON line to stdout.
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
@@ -47,6 +48,9 @@ FOREIGN = [  # words no fashion title of the data set uses (Finnish)
     "miesten",
     "naisten",
 ]
+
+
+QUIET = io.StringIO()  # the commands' own reports: stdout is the JSON line
 
 
 def log(message: str) -> None:
@@ -233,11 +237,14 @@ def main() -> int:
         str(args.data),
         "--no-progress",
         verbosity=0,
+        stdout=QUIET,
     )
     timings["import_labelled_s"] = round(time.monotonic() - started, 1)
     options = {"target_precision": args.target_precision, **json.loads(args.options)}
     started = time.monotonic()
-    call_command("train", "image", "--wait", "--options", json.dumps(options))
+    call_command(
+        "train", "image", "--wait", "--options", json.dumps(options), stdout=QUIET
+    )
     timings["train_s"] = round(time.monotonic() - started, 1)
     version = ModelVersion.objects.filter(kind="image").latest("pk")
     champion = ModelVersion.objects.get(kind="image", status="champion")
@@ -260,12 +267,15 @@ def main() -> int:
                 str(args.data),
                 "--no-progress",
                 verbosity=0,
+                stdout=QUIET,
             )
         imported = time.monotonic() - started
         started = time.monotonic()
-        call_command("infer", "image", "--wait")
+        call_command("infer", "image", "--wait", stdout=QUIET)
         infer_seconds[naming] = round(time.monotonic() - started, 1)
-        call_command("export_products", str(workdir / "export.csv"), verbosity=0)
+        call_command(
+            "export_products", str(workdir / "export.csv"), verbosity=0, stdout=QUIET
+        )
         results[naming] = scored(workdir / "export.csv", truth)
         log(
             f"{naming}: {results[naming]} (import {imported:.0f} s, infer "
