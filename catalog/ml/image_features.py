@@ -46,6 +46,7 @@ RADIAL_BINS = 8
 ANGLE_BINS = 12
 OUTLINE_ANGLES = 64
 OUTLINE_HARMONICS = 8
+UNSEEN_LOGIT = -1000.0  # a category without pictures: never, whatever the temperature
 HOG_CELLS = 8  # per side
 HOG_ORIENTATIONS = 9  # unsigned, over 180 degrees
 
@@ -325,7 +326,7 @@ class ImageFeatures(Pickled):
         """Return `logits` of precomputed `image_features`."""
         if self.pipeline is None:
             raise ValueError("The classifier has not been trained.")
-        logits = np.full((len(features), self.n_classes), -30.0)
+        logits = np.full((len(features), self.n_classes), UNSEEN_LOGIT)
         if len(features):
             seen = self.pipeline.classes_
             proba = self.pipeline.predict_proba(features)
