@@ -737,6 +737,7 @@ class CategoryReviewAdmin(admin.ModelAdmin):
         "thumbnail",
         "product_display",
         "suggestion_buttons",
+        "why_in_review",
         "pick_another",
         "model_version",
     ]
@@ -836,6 +837,10 @@ class CategoryReviewAdmin(admin.ModelAdmin):
                 for category, confidence in product.suggested
             ),
         )
+
+    @admin.display(description="Why not filed automatically")
+    def why_in_review(self, product):
+        return product.auto_category_reason or "—"
 
     @admin.display(description="Pick another")
     def pick_another(self, product):

@@ -51,6 +51,7 @@ PREDICTION_FIELDS = [
     "auto_category_status",
     "auto_category_version",
     "auto_category_suggestions",
+    "auto_category_reason",
     "auto_categorised_at",
     "updated_at",
 ]
@@ -62,13 +63,17 @@ class CategoryPrediction:
 
     `suggestions` are the top categories, best first, as stored:
     `[{"category": id, "confidence": 0.93}, …]`; `threshold` is the auto-assign
-    threshold of the top one (None: never auto-assign).
+    threshold of the top one (None: never auto-assign). `reason` (not empty) sends
+    the product to review whatever its confidence; `kind` is the kind of its name
+    (`ml.safety`: named, unnamed or mixed), which chose the threshold.
     """
 
     product_id: int
     suggestions: list[dict]
     confidence: float
     threshold: float | None
+    reason: str = ""
+    kind: str = ""
 
 
 def suggestions_from_proba(
@@ -86,27 +91,58 @@ def predictions_from_proba(
     product_ids: Sequence[int],
     proba,
     class_category_ids: Sequence[int],
-    thresholds: Sequence[float],
+    thresholds,
+    *,
+    reasons: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> list[CategoryPrediction]:
-    """Turn model output `[n, k]` and per-class thresholds into predictions.
+    """Turn model output `[n, k]` and thresholds into predictions.
 
+    `thresholds` are per class, `[k]`, or per product and class, `[n, k]`;
     `class_category_ids[j]` is the category of class `j`; an infinite threshold
-    means the class is never assigned automatically.
+    means the class is never assigned automatically. `reasons` send products to
+    review; `kinds` say which kind of name chose their thresholds.
     """
+    thresholds = np.asarray(thresholds, dtype=np.float64)
     predictions = []
-    for product_id, row in zip(product_ids, proba, strict=True):
+    for row_index, (product_id, row) in enumerate(zip(product_ids, proba, strict=True)):
         suggestions = suggestions_from_proba(row, class_category_ids)
         top = int(max(range(len(row)), key=lambda i: float(row[i])))
-        threshold = float(thresholds[top])
+        cut = thresholds[row_index] if thresholds.ndim == 2 else thresholds
+        threshold = float(cut[top])
         predictions.append(
             CategoryPrediction(
                 product_id=int(product_id),
                 suggestions=suggestions,
                 confidence=suggestions[0]["confidence"],
                 threshold=threshold if threshold != float("inf") else None,
+                reason=reasons[row_index] if reasons is not None else "",
+                kind=kinds[row_index] if kinds is not None else "",
             )
         )
     return predictions
+
+
+def review_reason(prediction: CategoryPrediction, confidence: float) -> str:
+    """Return why a prediction is not auto-assigned ("" where it is)."""
+    picture_only = (
+        " (picture only: the name says nothing the model knows)"
+        if prediction.kind == "unnamed"
+        else ""
+    )
+    if prediction.reason:
+        return prediction.reason[:255]
+    if prediction.threshold is None:
+        return (
+            "this category is never filed automatically: too few validation "
+            f"products reached the target precision{picture_only}"
+        )[:255]
+    if confidence < prediction.threshold:
+        return (
+            f"confidence {confidence:.0%} below the category's threshold "
+            f"{prediction.threshold:.0%}{picture_only}"
+        )[:255]
+    return ""
 
 
 # --- Services: the model's side --------------------------------------------------
@@ -211,7 +247,8 @@ def _apply_chunk(
         if product.category_set_by_person:
             counts["kept"] += 1
             continue
-        assign = prediction.threshold is not None and confidence >= prediction.threshold
+        product.auto_category_reason = review_reason(prediction, confidence)
+        assign = not product.auto_category_reason
         if assign:
             product.category_id = top
             product.category_source = Source.AUTOMATIC

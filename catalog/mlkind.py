@@ -24,6 +24,7 @@ recomputed from them.
 
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,11 +49,16 @@ from .ml.baselines import MajorityClass, TitleOnly
 from .ml.images import decode_many
 from .ml.metrics import classification_report
 from .ml.policy import thresholds_for_precision
+from .ml.safety import NAMED, UNNAMED, ReviewRules, served_decisions
 from .models import Category, Product, ProductImageEmbedding
 
 MIN_EXAMPLES = 20
 SPLIT = (0.7, 0.15, 0.15)
-MIN_PER_CLASS_TO_TEST = 3  # rarer categories are only learnt from, not measured
+MIN_PER_CLASS_TO_TEST = 3  # rarer categories are left out (cannot be measured)
+# The served model's thresholds promise the target precision at the Wilson lower
+# bound, one standard error down: validation sets are small.
+THRESHOLD_Z = 1.0
+UNNAMED_PREFIX = "unnamed_"  # metrics measured with the names hidden
 CLASSIFIER_OPTIONS = ("image_size", "epochs", "batch_size", "patience", "widths")
 
 
@@ -78,7 +84,8 @@ def read_pictures(names: list[str], size: int) -> np.ndarray:
 
 @dataclass
 class ServedClassifier:
-    """A loaded categoriser with its classes and auto-assign thresholds."""
+    """A loaded categoriser with its classes, auto-assign thresholds (per kind of
+    name, where the model tells kinds apart) and review rules."""
 
     algorithm: str
     model: object
@@ -87,6 +94,8 @@ class ServedClassifier:
     image_size: int
     uses_image: bool
     embedder: object | None = None  # the image network, where a baseline serves
+    unnamed_thresholds: np.ndarray | None = None  # names with no known word
+    rules: object | None = None  # `ml.safety.ReviewRules`
 
     @property
     def network(self):
@@ -100,40 +109,59 @@ class ServedClassifier:
         return self.network is not None
 
     def proba(self, products: list[Product]) -> np.ndarray:
-        return self._read(products)[0]
+        return self.decisions(products).proba
 
-    def _read(self, products: list[Product]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return probabilities and image embeddings (None without a network)."""
+    def decisions(self, products: list[Product]):
+        """Return the served `ml.safety.Decisions` of products (with `image_name`),
+        image embeddings included where the model gives them."""
+        from .ml.safety import served_decisions
+
         network = self.network
         pictures = self.uses_image or network is not None
         names = [p.image_name for p in products] if pictures else []
         images = read_pictures(names, self.image_size) if pictures else None
-        titles = [p.name for p in products]
-        if network is self.model:
-            return self.model.predict_with_embeddings(images, titles)
-        proba = self.model.predict_proba(images if self.uses_image else None, titles)
-        return proba, None if network is None else network.embed(images)
+        decisions = served_decisions(
+            self.model,
+            images if self.uses_image else None,
+            [p.name for p in products],
+            self.thresholds,
+            unnamed_thresholds=self.unnamed_thresholds,
+            rules=self.rules,
+            category_names=self.category_paths() if self.rules else None,
+            with_embeddings=network is self.model,
+        )
+        if decisions.embeddings is None and network is not None:
+            decisions.embeddings = network.embed(images)
+        return decisions
+
+    def category_paths(self) -> list[str]:
+        paths = Category.objects.in_bulk(self.class_category_ids.tolist())
+        return [
+            paths[pk].path if pk in paths else f"category {pk}"
+            for pk in self.class_category_ids.tolist()
+        ]
 
     def classify(self, products, version: ModelVersion | None = None) -> int:
-        """Predict and apply (auto-assign or queue) each product's category.
-
-        Where the model gives image embeddings, each product's is stored too.
-        """
+        """Predict and apply (auto-assign or queue, with the reason) each product's
+        category. Where the model gives image embeddings, each product's is stored
+        too."""
         products = with_pictures(products)
         if not products:
             return 0
         version = version or image_champion()
-        proba, embeddings = self._read(products)
+        decisions = self.decisions(products)
         predictions = predictions_from_proba(
             [p.pk for p in products],
-            proba,
+            decisions.proba,
             self.class_category_ids.tolist(),
-            self.thresholds.tolist(),
+            decisions.thresholds,
+            reasons=decisions.reasons,
+            kinds=decisions.kinds.tolist(),
         )
         apply_predictions_bulk(predictions, version=version)
-        if embeddings is not None and version is not None:
+        if decisions.embeddings is not None and version is not None:
             image_embeddings_store(
-                [p.pk for p in products], embeddings, version=version
+                [p.pk for p in products], decisions.embeddings, version=version
             )
         return len(products)
 
@@ -168,14 +196,27 @@ def image_champion() -> ModelVersion | None:
 
 
 def artifact_bytes(
-    model, *, class_category_ids, thresholds, image_size, embedder=None
+    model,
+    *,
+    class_category_ids,
+    thresholds,
+    image_size,
+    embedder=None,
+    unnamed_thresholds=None,
+    rules=None,
 ) -> bytes:
     """Return the servable artifact; `embedder` (the image network) rides along with
-    a baseline, so that pictures are embedded whichever model serves."""
+    a baseline, so that pictures are embedded whichever model serves.
+    `unnamed_thresholds` serve products whose name has no known word; `rules` (the
+    review rules) send unusual inputs to review."""
     buffer = io.BytesIO()
     extra = {}
     if embedder is not None and embedder is not model:
         extra["embedder"] = np.frombuffer(embedder.to_bytes(), dtype=np.uint8)
+    if unnamed_thresholds is not None:
+        extra["unnamed_thresholds"] = np.asarray(unnamed_thresholds, dtype=np.float64)
+    if rules is not None:
+        extra["review_rules"] = np.frombuffer(rules.to_bytes(), dtype=np.uint8)
     np.savez(
         buffer,
         model_class=np.asarray(type(model).__name__),
@@ -201,14 +242,36 @@ class Examples:
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
+    left_out: dict[str, int]  # categories with too few products: count by path
 
 
-def labelled_examples(seed: int) -> Examples:
+def labelled_examples(seed: int, log=None) -> Examples:
+    """Return the labelled products of the categories the model can learn, split.
+
+    A category needs `MIN_PER_CLASS_TO_TEST` labelled products with a picture to be
+    learnt and measured; rarer ones are left out (and logged). Raise RunRefused,
+    saying what is missing, where fewer than two categories are left.
+    """
     rows = list(training_examples())
     if len(rows) < MIN_EXAMPLES:
         raise RunRefused(
             f"Not enough categorised products with a picture: {len(rows)}; at least "
             f"{MIN_EXAMPLES} whose category a person set or imported are needed."
+        )
+    rows, rare = learnable_rows(rows)
+    if rare and log is not None:
+        log(
+            f"{len(rare)} categories left out, with fewer than "
+            f"{MIN_PER_CLASS_TO_TEST} labelled products with a picture: "
+            + rare_summary(rare)
+        )
+    if len({r["category_id"] for r in rows}) < 2:
+        raise RunRefused(
+            "Not enough labelled products to learn categories from pictures: "
+            f"each category needs {MIN_PER_CLASS_TO_TEST} or more products with a "
+            "picture whose category a person set or imported, and at least two "
+            f"categories must have them; {len({r['category_id'] for r in rows})} "
+            f"has. Fewer: {rare_summary(rare)}."
         )
     class_ids = np.array(sorted({r["category_id"] for r in rows}), dtype=np.int64)
     categories = Category.objects.in_bulk(class_ids.tolist())
@@ -218,11 +281,6 @@ def labelled_examples(seed: int) -> Examples:
     )
     labels = np.searchsorted(class_ids, [r["category_id"] for r in rows])
     train, validation, test = stratified_split(labels, seed)
-    if len(validation) == 0 or len(test) == 0:
-        raise RunRefused(
-            "Not enough categorised products to hold some out: each category needs "
-            f"{MIN_PER_CLASS_TO_TEST} or more to be measured."
-        )
     return Examples(
         titles=[r["title"] for r in rows],
         image_names=[r["image_path"] for r in rows],
@@ -233,11 +291,37 @@ def labelled_examples(seed: int) -> Examples:
         train=train,
         validation=validation,
         test=test,
+        left_out=rare,
     )
 
 
+def learnable_rows(rows: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    """Return the rows of categories with enough products, and the others' counts
+    by category path."""
+    counts = Counter(r["category_id"] for r in rows)
+    kept = [r for r in rows if counts[r["category_id"]] >= MIN_PER_CLASS_TO_TEST]
+    rare = Counter(
+        r["category_path"]
+        for r in rows
+        if counts[r["category_id"]] < MIN_PER_CLASS_TO_TEST
+    )
+    return kept, dict(sorted(rare.items()))
+
+
+def rare_summary(rare: dict[str, int], shown: int = 5) -> str:
+    """Return "'A > B': 2, … (n more)" for the first categories."""
+    if not rare:
+        return "none"
+    items = list(rare.items())
+    text = ", ".join(f"{path!r}: {n}" for path, n in items[:shown])
+    if len(items) > shown:
+        text += f", and {len(items) - shown} more"
+    return text
+
+
 def stratified_split(labels: np.ndarray, seed: int):
-    """Split indices per class 70/15/15; classes with under 3 examples train only."""
+    """Split indices per class 70/15/15 (at least one each to validate and test);
+    classes with under 3 examples train only."""
     rng = np.random.default_rng(seed)
     parts = ([], [], [])
     for label in np.unique(labels):
@@ -253,20 +337,42 @@ def stratified_split(labels: np.ndarray, seed: int):
     return tuple(np.array(sorted(p), dtype=np.int64) for p in parts)
 
 
+class ImagePictureOnly:
+    """The image+title network's image head alone: the CNN read from the picture,
+    never the name (measured, not served)."""
+
+    name = "image-cnn"
+    use_image = True
+
+    def __init__(self, network):
+        self.network = network
+
+    def predict_proba(self, images, titles) -> np.ndarray:
+        return self.network.predict_proba(images, [""] * len(images))
+
+    def to_bytes(self) -> bytes:
+        return self.network.to_bytes()
+
+    def hyperparameters(self) -> dict:
+        return self.network.hyperparameters()
+
+
 class ImageKind:
     kind = ModelKind.IMAGE
-    primary_metric = "accuracy"
+    # Products may come named by codes: the accuracy with real names and with names
+    # hidden, averaged, so that a title-only model cannot win on names alone.
+    primary_metric = "accuracy_all_kinds"
     higher_is_better = True
 
     # --- training ---------------------------------------------------------------
     def train(self, context: TrainContext) -> TrainingOutcome:
         from .ml.classifier import ClassifierConfig, ProductClassifier
         from .ml.fusion import ImageTitleTfidf
-        from .ml.image_features import ImageFeatures
+        from .ml.image_features import ImageFeatures, image_features
 
         options = context.options
         tracker = ProgressTracker(context.progress, 100)
-        data = labelled_examples(context.seed)
+        data = labelled_examples(context.seed, context.log)
         config = ClassifierConfig(
             **{
                 k: tuple(v) if k == "widths" else v
@@ -290,37 +396,87 @@ class ImageKind:
         def part(rows):
             return images[rows], list(titles[rows]), data.labels[rows]
 
-        def measured(name, model, embedder=None, fit=True):
+        def measured(name, model, embedder=None, fit=True, served=None):
+            """Fit (unless fitted), set thresholds on validation and measure on the
+            test part twice: with the real names and with names hidden. `served`
+            (the fused model's per-kind thresholds and review rules) replaces the
+            one set of thresholds of a plain model."""
             if fit:
                 model.fit(
                     *part(data.train),
                     len(data.class_category_ids),
                     validation=part(data.validation),
                 )
-            val_images, val_titles, val_labels = part(data.validation)
-            thresholds = thresholds_for_precision(
-                model.predict_proba(val_images, val_titles), val_labels, target
-            )
+            if served is None:
+                val_images, val_titles, val_labels = part(data.validation)
+                served = {
+                    "thresholds": thresholds_for_precision(
+                        model.predict_proba(val_images, val_titles),
+                        val_labels,
+                        target,
+                        z=THRESHOLD_Z,
+                    )
+                }
+            metrics, per_class = {}, None
             test_images, test_titles, test_labels = part(data.test)
-            report = classification_report(
-                test_labels,
-                model.predict_proba(test_images, test_titles),
-                thresholds,
-                data.parent_of,
+            for prefix, names in (("", test_titles), (UNNAMED_PREFIX, None)):
+                decisions = served_decisions(
+                    model,
+                    test_images,
+                    names if names is not None else [""] * len(test_labels),
+                    served["thresholds"],
+                    unnamed_thresholds=served.get("unnamed_thresholds"),
+                    rules=served.get("rules"),
+                )
+                report = classification_report(
+                    test_labels,
+                    decisions.proba,
+                    decisions.thresholds,
+                    data.parent_of,
+                    held=decisions.held,
+                )
+                found = report.pop("per_class")
+                per_class = per_class or found
+                metrics |= {
+                    prefix + k: round(v, 6) for k, v in report.items() if np.isfinite(v)
+                }
+            metrics["accuracy_all_kinds"] = round(
+                (metrics["accuracy"] + metrics[UNNAMED_PREFIX + "accuracy"]) / 2, 6
             )
-            per_class = report.pop("per_class")
-            metrics = {k: round(v, 6) for k, v in report.items() if np.isfinite(v)}
             context.log(f"{name}: {metrics}")
             artifact = artifact_bytes(
                 model,
                 class_category_ids=data.class_category_ids,
-                thresholds=thresholds,
                 image_size=size,
                 embedder=embedder,
+                **served,
             )
             hyper = getattr(model, "hyperparameters", dict)()
+            if "rules" in served:
+                hyper["review_rules"] = served["rules"].summary()
             candidate = Candidate(name, metrics, artifact, "npz", hyper)
             return candidate, per_class
+
+        def fused_policy(fused) -> dict:
+            """Per-kind thresholds and review rules, all chosen on validation."""
+            val_images, val_titles, val_labels = part(data.validation)
+            val_features = image_features(val_images)
+            fused.fit_picture(val_images, val_labels, val_features)
+            rules = ReviewRules()
+            rules.fit_reference(image_features(images[data.train]), context.seed)
+            pictures = fused.picture_proba(val_images, val_features)
+            policy = {"rules": rules}
+            for kind, names in ((NAMED, val_titles), (UNNAMED, [""] * len(val_labels))):
+                proba = fused.predict_proba(val_images, names)
+                thresholds = thresholds_for_precision(
+                    proba, val_labels, target, z=THRESHOLD_Z
+                )
+                key = "thresholds" if kind == NAMED else "unnamed_thresholds"
+                policy[key] = thresholds
+                rules.fit_cutoffs(
+                    kind, proba, val_labels, thresholds, pictures, val_features
+                )
+            return policy
 
         def sink(fraction, message):
             tracker.update(10 + int(fraction * 70), message)
@@ -348,27 +504,40 @@ class ImageKind:
             train_images, train_titles, train_labels, len(data.class_category_ids)
         )
         fused.fit_weight(*part(data.validation), out_of_fold=out_of_fold)
+        policy = fused_policy(fused)
         context.log(
             f"{fused.name}: image-features share {fused.features_share:.2f} against "
             "TF-IDF (chosen out of fold and on validation), network weight "
-            f"{fused.weight:.2f}, temperature {fused.temperature:.3f} (chosen on "
-            "validation)"
+            f"{fused.weight:.2f}, temperature {fused.temperature:.3f}; picture "
+            f"path: network image head weight {fused.picture_weight:.2f}, "
+            f"temperature {fused.picture_temperature:.3f} (chosen on validation "
+            "with names hidden); review rules "
+            f"{json.dumps(policy['rules'].summary())}"
         )
-        model, per_class = measured(fused.name, fused, fit=False)
+        model, per_class = measured(fused.name, fused, fit=False, served=policy)
+        picture_only = ImagePictureOnly(network)
+        cnn_alone, _ = measured(picture_only.name, picture_only, fit=False)
         tracker.update(100, "done", force=True)
         return TrainingOutcome(
             model=model,
             baselines=baselines,
             protocol={
                 "name": "stratified-holdout",
-                "split": "70/15/15 per category (under 3 examples: training only)",
+                "split": "70/15/15 per category, at least one to validate and test",
+                "left_out": {
+                    "needs_per_category": MIN_PER_CLASS_TO_TEST,
+                    "categories": data.left_out,
+                },
                 "examples": int(len(data.labels)),
                 "train": int(len(data.train)),
                 "validation": int(len(data.validation)),
                 "test": int(len(data.test)),
                 "categories": int(len(data.class_category_ids)),
                 "target_precision": target,
-                "thresholds": "per category on validation, to reach the target",
+                "thresholds": (
+                    "per category on validation, to reach the target; for the "
+                    "served model one set per kind of name"
+                ),
                 "calibration": "temperature scaling on validation",
                 "fusion": (
                     "weighted mean of the image+title network's, the image-features "
@@ -380,7 +549,17 @@ class ImageKind:
                 "components": {
                     ProductClassifier.name: alone.metrics,
                     ImageFeatures.name: pictures_alone.metrics,
+                    picture_only.name: cnn_alone.metrics,
                 },
+                "input_kinds": (
+                    "each model measured on the test part with its real names and "
+                    f"with names hidden ({UNNAMED_PREFIX}*); the served model has "
+                    "per-category thresholds per kind of name (informative or "
+                    "not), chosen on validation, and review rules (unseen name "
+                    "words, a picture unlike the training ones, picture experts "
+                    "disagreeing, spread-out confidence) whose cut-offs are set "
+                    "on validation"
+                ),
                 "per_class": {
                     data.class_paths[index]: {
                         k: round(v, 4) if isinstance(v, float) else v
@@ -408,6 +587,11 @@ class ImageKind:
             embedder = classes["ProductClassifier"].from_bytes(
                 arrays["embedder"].tobytes()
             )
+        rules = None
+        if "review_rules" in arrays:
+            from .ml.safety import ReviewRules
+
+            rules = ReviewRules.from_bytes(arrays["review_rules"].tobytes())
         return ServedClassifier(
             algorithm=algorithm,
             model=model,
@@ -416,6 +600,8 @@ class ImageKind:
             image_size=int(json.loads(str(arrays["meta"]))["image_size"]),
             uses_image=getattr(model, "use_image", False),
             embedder=embedder,
+            unnamed_thresholds=arrays.get("unnamed_thresholds"),
+            rules=rules,
         )
 
     def inference_keys(self) -> list[int]:

@@ -155,6 +155,12 @@ class Product(models.Model):
         editable=False,
         help_text='Top three: [{"category": id, "confidence": 0.93}, …].',
     )
+    auto_category_reason = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="Why the model's category was not assigned automatically.",
+    )
     auto_categorised_at = models.DateTimeField(null=True, blank=True, editable=False)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -5,11 +5,21 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from .kinds import available_kinds
+from .kinds import KindNotAvailable, RunRefused, available_kinds
 from .models import ModelKind, Run
 from .runs import run_request
 
 KIND_CHOICES = [*ModelKind.values, "all"]
+SUCCEEDED, NOT_TRAINED, FAILED = "succeeded", "not trained", "failed"
+REFUSALS = tuple(f"{cls.__name__}: " for cls in (RunRefused, KindNotAvailable))
+
+
+def outcome_of(run: Run) -> str:
+    """Return how a finished run ended: succeeded, not trained (refused: a kind
+    with too little data, say) or failed (an error)."""
+    if run.state == Run.State.SUCCEEDED:
+        return SUCCEEDED
+    return NOT_TRAINED if run.message.startswith(REFUSALS) else FAILED
 
 
 class RunCommand(BaseCommand):
@@ -48,12 +58,27 @@ class RunCommand(BaseCommand):
         ]
         for run in runs:
             self.stdout.write(f"Queued {run}.")
-        if wait:
-            failed = [run for run in runs if not self._follow(run, timeout)]
-            if failed:
-                raise CommandError(
-                    "Failed: " + "; ".join(f"{r} — {r.message}" for r in failed)
-                )
+        if not wait:
+            return
+        for run in runs:
+            self._follow(run, timeout)
+        # Of all kinds, one that cannot train yet (no data, too little) is reported,
+        # not failed: only a real error fails `train all`.
+        tolerant = kind == "all" and self.run_type == Run.Type.TRAIN
+        outcomes = [(run, outcome_of(run)) for run in runs]
+        if len(runs) > 1:
+            self.stdout.write("Outcome by kind:")
+            for run, outcome in outcomes:
+                self.stdout.write(f"  {run.kind}: {outcome} — {run.message}")
+        failed = [
+            run
+            for run, outcome in outcomes
+            if outcome == FAILED or (outcome == NOT_TRAINED and not tolerant)
+        ]
+        if failed:
+            raise CommandError(
+                "Failed: " + "; ".join(f"{r} — {r.message}" for r in failed)
+            )
 
     def _follow(self, run: Run, timeout: float) -> bool:
         from tqdm import tqdm
@@ -77,4 +102,3 @@ class RunCommand(BaseCommand):
                     raise CommandError(f"{run} did not finish within {timeout:g} s.")
                 time.sleep(0.5)
         self.stdout.write(f"{run}: {run.message}")
-        return run.state == Run.State.SUCCEEDED

@@ -13,7 +13,7 @@ KIND_METRICS: dict[str, tuple[str, bool]] = {
     ModelKind.SEGMENTS: ("auc", True),
     ModelKind.DEMAND: ("mase", False),
     ModelKind.PRICE: ("mase", False),
-    ModelKind.IMAGE: ("accuracy", True),
+    ModelKind.IMAGE: ("accuracy_all_kinds", True),
 }
 # Kinds whose served rows pass serve-time filters: where their counts are read.
 SERVING_FILTERS = {ModelKind.RECOMMENDER: "recommender.selectors.served_rows_filtered"}

@@ -13,7 +13,6 @@ the product's image embedding ("visually similar" lists, the recommender's cold 
 
 import io
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,8 +27,8 @@ from mlops.ml.training import fit_with_early_stopping
 
 from .calibration import apply_temperature, fit_temperature
 from .similarity import unit_rows
+from .text import PUNCTUATION, words  # noqa: F401 - PUNCTUATION read from here
 
-PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~']")
 NO_WORDS = "<no title words>"  # stands in for an empty vocabulary
 PREDICT_BATCH = 512
 EMBEDDING = "image_embedding"  # the image branch's output layer
@@ -45,7 +44,9 @@ class ClassifierConfig:
     max_words: int = 20_000
     title_dropout: float = 0.3  # share of training titles hidden from the model
     dropout: float = 0.3
-    batch_norm_momentum: float = 0.99
+    # 0.99 left the moving statistics far from the batches' after a few hundred
+    # steps: the image head scored 0.05 in inference against 0.82 in training mode.
+    batch_norm_momentum: float = 0.9
     zoom: float = 0.15
     colour_jitter: float = 0.15
     epochs: int = 24
@@ -454,12 +455,6 @@ def title_branch(title, vocabulary, c: ClassifierConfig, seed: int, hide_titles:
     if hide_titles and c.title_dropout > 0:
         x = TitleDropout(c.title_dropout, seed=seed)(x)
     return layers.Dense(c.title_dim, activation="relu", name="title_embedding")(x)
-
-
-def words(title: str) -> list[str]:
-    """Return the words and word pairs `TextVectorization` makes of a title."""
-    tokens = PUNCTUATION.sub("", title.lower()).split()
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
 def frequent_words(titles: Sequence[str], min_count: int, max_words: int) -> list[str]:

@@ -6,7 +6,7 @@ network trained on a few thousand titles learns less well. Their calibrated
 log-probabilities are averaged with a weight chosen on validation data (the one
 that minimises the negative log-likelihood there), and the mix is temperature-scaled
 on the same data. A product whose title has no word the network knows (a SKU, say)
-is classified by the network's image head alone: characters of a SKU say nothing.
+is classified from its picture alone: characters of a SKU say nothing.
 
 A third, optional expert is a picture-only model of hand-made colour, texture and
 outline features (`ml.image_features`), which learns from ten pictures a category
@@ -17,6 +17,12 @@ cross-validation) together with the validation rows; then the network's weight
 against that pair, on the validation rows, as without it. A title the network cannot
 read is left to the network and the image features, in proportion. With weight 0
 the image features are never computed.
+
+A product whose name has no word seen in training (a code of any shape, no name,
+another language) is classified by the picture path: the network's image head and
+the image-features model, mixed with a weight and temperature of their own chosen on
+the validation pictures with their names hidden (`fit_picture`), so that the mix
+that serves such products is the one measured on them.
 """
 
 import io
@@ -62,6 +68,8 @@ class ImageTitleTfidf:
         self.image_weight = 0.0  # of the image-features model; the rest: TF-IDF
         self.temperature = 1.0
         self.features_share = 0.0  # of the image features against TF-IDF
+        self.picture_weight = 1.0  # of the network's image head, names hidden
+        self.picture_temperature = 1.0
         self.validation_nll: dict[float, float] = {}  # by network weight
         self.share_nll: dict[float, float] = {}  # by features share, out of fold
 
@@ -95,7 +103,8 @@ class ImageTitleTfidf:
         out_of_fold = None
         if self.image_model is not None:
             out_of_fold = self.cross_validate(images, titles, labels, n_classes)
-        return self.fit_weight(*validation, out_of_fold=out_of_fold)
+        self.fit_weight(*validation, out_of_fold=out_of_fold)
+        return self.fit_picture(validation[0], validation[2])
 
     def cross_validate(self, images, titles, labels, n_classes: int) -> tuple | None:
         """Return out-of-fold (TF-IDF, image-features) log-probabilities and labels.
@@ -116,6 +125,8 @@ class ImageTitleTfidf:
         with warnings.catch_warnings():  # classes rarer than FOLDS
             warnings.simplefilter("ignore", UserWarning)
             splits = list(folds.split(np.zeros(len(labels)), labels))
+        if any(len(np.unique(labels[learn])) < 2 for learn, _ in splits):
+            return None  # a fold would learn a single category
         for learn, held in splits:
             title_model = TitleOnly(c=self.title_model.c, seed=self.seed)
             title_model.fit(None, [titles[i] for i in learn], labels[learn], n_classes)
@@ -166,7 +177,53 @@ class ImageTitleTfidf:
             lambda share: share * pictures + (1 - share) * tfidf, labels
         )
 
+    def fit_picture(self, images, labels, features=None) -> "ImageTitleTfidf":
+        """Choose the picture path's mix and temperature on validation pictures
+        classified without their names (`features`: their image features)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        network = self._log_probabilities(
+            self.network.predict_proba(images, [""] * len(labels))
+        )
+        if self.image_model is None:
+            self.picture_weight = 1.0
+            self.picture_temperature = fit_temperature(network, labels)
+            return self
+        pictures = self._picture_log_probabilities(images, features)
+        _, self.picture_weight, self.picture_temperature = _lowest_nll(
+            lambda w: w * network + (1 - w) * pictures, labels
+        )
+        return self
+
     # Prediction -------------------------------------------------------------------
+
+    def picture_proba(self, images, features=None) -> np.ndarray:
+        """Return the image-features model's calibrated probabilities (the picture
+        expert the review rules compare with), or None without it."""
+        if self.image_model is None:
+            return None
+        return np.exp(self._picture_log_probabilities(images, features))
+
+    def predict_details(self, images, titles, *, with_embeddings=False) -> dict:
+        """Return `proba`, `silent` (names with no known word: classified from the
+        picture), `pictures` (the image-features model's probabilities), `features`
+        (the image features) and, with `with_embeddings`, `embeddings`."""
+        details = {}
+        if with_embeddings:
+            network, details["embeddings"] = self.network.predict_with_embeddings(
+                images, titles
+            )
+        else:
+            network = self.network.predict_proba(images, titles)
+        features = None
+        if self.image_model is not None and len(network):
+            features = image_features(images)
+        details["features"] = features
+        details["silent"] = self._silent(titles)
+        details["proba"] = self._fused(network, images, titles, features)
+        details["pictures"] = (
+            self.picture_proba(images, features) if features is not None else None
+        )
+        return details
 
     def embed(self, images) -> np.ndarray:
         return self.network.embed(images)
@@ -180,21 +237,31 @@ class ImageTitleTfidf:
         proba, embeddings = self.network.predict_with_embeddings(images, titles)
         return self._fused(proba, images, titles), embeddings
 
-    def _fused(self, network_proba: np.ndarray, images, titles) -> np.ndarray:
+    def _fused(
+        self, network_proba: np.ndarray, images, titles, features=None
+    ) -> np.ndarray:
         if len(network_proba) == 0:
             return network_proba
+        network = self._log_probabilities(network_proba)
+        silent = self._silent(titles)
         pictures = None
-        if self.image_model is not None and self.image_weight > 0:
-            pictures = self._image_log_probabilities(images)
+        if self.image_model is not None and (self.image_weight > 0 or silent.any()):
+            pictures = self._picture_log_probabilities(images, features)
         logits = self._mix(
-            self._log_probabilities(network_proba),
+            network,
             self._tfidf_log_probabilities(titles),
-            self._silent(titles),
+            np.zeros(len(silent), dtype=bool),
             self.weight,
-            pictures,
+            pictures if self.image_weight > 0 else None,
             self.image_weight,
         )
-        return apply_temperature(logits, self.temperature)
+        proba = apply_temperature(logits, self.temperature)
+        if silent.any():
+            picture_logits = network[silent] * self.picture_weight
+            if pictures is not None:
+                picture_logits += (1 - self.picture_weight) * pictures[silent]
+            proba[silent] = apply_temperature(picture_logits, self.picture_temperature)
+        return proba
 
     @staticmethod
     def _mix(
@@ -221,9 +288,15 @@ class ImageTitleTfidf:
         )
 
     def _image_log_probabilities(self, images) -> np.ndarray:
-        return log_softmax(
-            self.image_model.logits(images) / self.image_model.temperature, axis=1
-        )
+        return self._picture_log_probabilities(images)
+
+    def _picture_log_probabilities(self, images, features=None) -> np.ndarray:
+        """The image-features model's calibrated log-probabilities."""
+        if features is None:
+            logits = self.image_model.logits(images)
+        else:
+            logits = self.image_model.features_logits(features)
+        return log_softmax(logits / self.image_model.temperature, axis=1)
 
     def _silent(self, titles) -> np.ndarray:
         """Return which titles have no word the network knows (SKUs, say)."""
@@ -241,6 +314,8 @@ class ImageTitleTfidf:
             "tfidf_temperature": self.title_model.temperature,
             "network_weight": self.weight,
             "fusion_temperature": self.temperature,
+            "picture_network_weight": self.picture_weight,
+            "picture_temperature": self.picture_temperature,
         }
         if self.image_model is not None:
             for name, value in self.image_model.hyperparameters().items():
@@ -267,6 +342,8 @@ class ImageTitleTfidf:
                         "image_weight": self.image_weight,
                         "features_share": self.features_share,
                         "temperature": self.temperature,
+                        "picture_weight": self.picture_weight,
+                        "picture_temperature": self.picture_temperature,
                         "validation_nll": self.validation_nll,
                         "share_nll": self.share_nll,
                     }
@@ -296,6 +373,8 @@ class ImageTitleTfidf:
         model.image_weight = float(meta.get("image_weight", 0.0))
         model.features_share = float(meta.get("features_share", 0.0))
         model.temperature = float(meta["temperature"])
+        model.picture_weight = float(meta.get("picture_weight", 1.0))
+        model.picture_temperature = float(meta.get("picture_temperature", 1.0))
         model.validation_nll = {float(k): v for k, v in meta["validation_nll"].items()}
         model.share_nll = {float(k): v for k, v in meta.get("share_nll", {}).items()}
         return model

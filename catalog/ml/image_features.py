@@ -9,7 +9,9 @@ picture's border, which is the background):
 - texture: the power spectrum of the foreground's brightness in bins of frequency
   (scale) and direction (angle);
 - outline: the rotation-invariant harmonics of the radius from the centroid as a
-  function of the angle (how many corners), fill, elongation and holes.
+  function of the angle (how many corners), fill, elongation and holes;
+- shape: histograms of oriented gradients (HOG) of the brightness in a grid of
+  cells (where the edges are and which way they run: a collar, a sole, a strap).
 
 Every feature is computed with NumPy on a whole batch at once. A linear discriminant
 analysis with a shrunk covariance (Ledoit-Wolf) classifies the standardised
@@ -20,12 +22,14 @@ on validation data, so where the network reads pictures better (thousands of rea
 photos) it simply gets little weight.
 """
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -42,16 +46,35 @@ RADIAL_BINS = 8
 ANGLE_BINS = 12
 OUTLINE_ANGLES = 64
 OUTLINE_HARMONICS = 8
+UNSEEN_LOGIT = -1000.0  # a category without pictures: never, whatever the temperature
+HOG_CELLS = 8  # per side
+HOG_ORIENTATIONS = 9  # unsigned, over 180 degrees
 
 
 def image_features(images: np.ndarray) -> np.ndarray:
-    """Return [n, n_features] float32 features of uint8 [n, size, size, 3] pictures."""
-    images = np.asarray(images, dtype=np.uint8)
+    """Return [n, n_features] float32 features of uint8 [n, size, size, 3] pictures.
+
+    The last few results are kept by the pictures' digest: training and measuring
+    ask for the same pictures' features several times.
+    """
+    images = np.ascontiguousarray(images, dtype=np.uint8)
     if len(images) == 0:
         return np.zeros((0, n_features()), dtype=np.float32)
-    return np.vstack(
-        [_batch_features(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
-    )
+    key = (images.shape, hashlib.blake2b(images.data, digest_size=16).hexdigest())
+    if key not in _recent:
+        _recent[key] = np.vstack(
+            [
+                _batch_features(images[i : i + BATCH])
+                for i in range(0, len(images), BATCH)
+            ]
+        )
+        while len(_recent) > RECENT:
+            _recent.pop(next(iter(_recent)))
+    return _recent[key].copy()
+
+
+RECENT = 6
+_recent: dict[tuple, np.ndarray] = {}
 
 
 def n_features() -> int:
@@ -61,6 +84,7 @@ def n_features() -> int:
         + RADIAL_BINS * ANGLE_BINS
         + OUTLINE_HARMONICS
         + 5
+        + HOG_CELLS**2 * HOG_ORIENTATIONS
     )
 
 
@@ -73,6 +97,7 @@ def _batch_features(images: np.ndarray) -> np.ndarray:
             _hue_histogram(pixels, mask),
             _texture(pixels, mask),
             _outline(mask),
+            _gradients(pixels),
         ]
     ).astype(np.float32)
 
@@ -158,6 +183,30 @@ def _texture(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
         index.ravel(), weights=power[:, inside].ravel(), minlength=n * total
     ).reshape(n, total)
     return np.log1p(sums / np.maximum(sums.sum(1, keepdims=True), 1e-6) * 1000)
+
+
+def _gradients(pixels: np.ndarray) -> np.ndarray:
+    """Histograms of oriented gradients per cell, as square roots of each picture's
+    shares of gradient magnitude (so that contrast does not matter)."""
+    n, size = len(pixels), pixels.shape[1]
+    grey = pixels.mean(-1)
+    gy, gx = np.gradient(grey, axis=(1, 2))
+    magnitude = np.hypot(gx, gy)
+    angle = np.arctan2(gy, gx) % np.pi
+    orientation = np.minimum(
+        (angle / np.pi * HOG_ORIENTATIONS).astype(np.int64), HOG_ORIENTATIONS - 1
+    )
+    cell = np.minimum(np.arange(size) * HOG_CELLS // size, HOG_CELLS - 1)
+    index = (
+        np.arange(n)[:, None, None] * HOG_CELLS**2
+        + cell[None, :, None] * HOG_CELLS
+        + cell[None, None, :]
+    ) * HOG_ORIENTATIONS + orientation
+    bins = HOG_CELLS**2 * HOG_ORIENTATIONS
+    sums = np.bincount(
+        index.ravel(), weights=magnitude.ravel(), minlength=n * bins
+    ).reshape(n, bins)
+    return np.sqrt(sums / np.maximum(sums.sum(1, keepdims=True), 1e-6))
 
 
 def main_shape(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,14 +302,14 @@ class ImageFeatures(Pickled):
 
     def fit_features(self, features, labels, n_classes: int) -> "ImageFeatures":
         """Fit on precomputed `image_features` (uncalibrated)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(np.unique(labels)) < 2:
+            raise ValueError("The image features need pictures of two categories.")
         self.n_classes = n_classes
-        self.pipeline = make_pipeline(
-            StandardScaler(),
-            LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
-        )
+        self.pipeline = make_pipeline(StandardScaler(), _classifier(labels, self.seed))
         with warnings.catch_warnings():  # a category with one picture
             warnings.simplefilter("ignore", UserWarning)
-            self.pipeline.fit(features, np.asarray(labels, dtype=np.int64))
+            self.pipeline.fit(features, labels)
         return self
 
     def predict_proba(self, images, titles=None) -> np.ndarray:
@@ -277,7 +326,7 @@ class ImageFeatures(Pickled):
         """Return `logits` of precomputed `image_features`."""
         if self.pipeline is None:
             raise ValueError("The classifier has not been trained.")
-        logits = np.full((len(features), self.n_classes), -30.0)
+        logits = np.full((len(features), self.n_classes), UNSEEN_LOGIT)
         if len(features):
             seen = self.pipeline.classes_
             proba = self.pipeline.predict_proba(features)
@@ -285,8 +334,21 @@ class ImageFeatures(Pickled):
         return logits
 
     def hyperparameters(self) -> dict:
+        classifier = "lda-ledoit-wolf"
+        if self.pipeline is not None and not isinstance(
+            self.pipeline[-1], LinearDiscriminantAnalysis
+        ):
+            classifier = "logistic-regression"
         return {
             "features": n_features(),
-            "classifier": "lda-ledoit-wolf",
+            "classifier": classifier,
             "temperature": self.temperature,
         }
+
+
+def _classifier(labels: np.ndarray, seed: int):
+    """Shrunk LDA; where there are no more pictures than categories (one each),
+    which LDA cannot fit, an L2-regularised logistic regression."""
+    if len(labels) > len(np.unique(labels)):
+        return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    return LogisticRegression(C=0.1, max_iter=1000, random_state=seed)

@@ -10,14 +10,19 @@ def classification_report(
     proba: np.ndarray,
     thresholds: np.ndarray,
     parent_of: np.ndarray | None = None,
+    held: np.ndarray | None = None,
 ) -> dict:
     """Return the metrics of `proba` against `labels` under the auto-assign policy.
 
+    `thresholds` are per category, [k], or per product and category, [n, k];
+    `held` marks products sent to review whatever their confidence.
     `macro_f1` averages over the classes present in `labels` or predicted.
     `auto_assign_precision` is NaN when nothing is auto-assigned.
     """
     labels = np.asarray(labels)
     assigned, predicted, _ = auto_assign(proba, thresholds)
+    if held is not None:
+        assigned = assigned & ~np.asarray(held, dtype=bool)
     correct = predicted == labels
     classes = np.union1d(np.unique(labels), np.unique(predicted))
     per_class, f1s = {}, []

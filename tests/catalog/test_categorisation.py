@@ -396,3 +396,54 @@ def test_batch_inference_waits_for_an_operators_decision_in_flight():
     product.refresh_from_db()
     assert counts["kept"] == 1
     assert (product.category, product.category_source) == (leaves[2], "operator")
+
+
+def test_an_unusual_input_goes_to_review_with_its_reason():
+    from catalog.categorisation import CategoryPrediction, apply_predictions_bulk
+    from tests.catalog.categorisation_support import (
+        image_version,
+        leaf_categories,
+        suggestions,
+    )
+
+    leaves = leaf_categories(3)
+    version = image_version(1)
+    sure, odd, coded = (
+        ProductFactory(sku=sku, category=None, category_source="none")
+        for sku in ("SURE", "ODD", "CODED")
+    )
+    counts = apply_predictions_bulk(
+        [
+            CategoryPrediction(
+                sure.pk, suggestions(leaves, [0.97, 0.02, 0.01]), 0.97, 0.9
+            ),
+            CategoryPrediction(
+                odd.pk,
+                suggestions(leaves, [0.97, 0.02, 0.01]),
+                0.97,
+                0.9,
+                reason="picture unlike every training picture",
+            ),
+            CategoryPrediction(
+                coded.pk,
+                suggestions(leaves, [0.7, 0.2, 0.1]),
+                0.7,
+                0.8,
+                kind="unnamed",
+            ),
+        ],
+        version=version,
+    )
+    assert counts["auto_assigned"] == 1 and counts["queued"] == 2
+    for product in (sure, odd, coded):
+        product.refresh_from_db()
+    assert sure.auto_category_status == "auto_assigned"
+    assert sure.auto_category_reason == ""
+    assert odd.auto_category_status == "needs_review"
+    assert odd.auto_category_reason == "picture unlike every training picture"
+    assert coded.auto_category_reason == (
+        "confidence 70% below the category's threshold 80% (picture only: the name "
+        "says nothing the model knows)"
+    )
+    decision = CategoryDecision.objects.get(product=odd)
+    assert decision.action == "queued"

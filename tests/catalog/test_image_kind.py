@@ -1,9 +1,11 @@
 """The `image` kind through the platform: train on labelled products, classify others."""
 
 import io
+from io import StringIO
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from PIL import Image
 
 from catalog.models import Product, ProductImageEmbedding, VisuallySimilarProduct
@@ -63,7 +65,19 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     version = ModelVersion.objects.get(run=run(Run.Type.TRAIN, **TINY))
     assert version.algorithm == "image+title+tfidf+features"
     # measured alone
-    assert set(version.protocol["components"]) == {"image-title", "image-features"}
+    assert set(version.protocol["components"]) == {
+        "image-title",
+        "image-features",
+        "image-cnn",
+    }
+    # measured with the names hidden too, the picture alone deciding
+    assert version.metrics["unnamed_accuracy"] >= 0.9
+    assert version.baselines["title-tfidf"]["unnamed_accuracy"] < 0.6
+    assert "accuracy_all_kinds" in version.metrics
+    assert set(version.hyperparameters["review_rules"]["entropy"]) == {
+        "named",
+        "unnamed",
+    }
     assert 0 <= version.hyperparameters["network_weight"] <= 1
     assert 0 <= version.hyperparameters["image_features_share"] <= 1
     assert {"accuracy", "macro_f1", "auto_assign_rate", "parent_accuracy"} <= set(
@@ -79,6 +93,10 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     }
     champion = ModelVersion.objects.get(kind="image", status="champion")
     assert champion.metrics["accuracy"] >= 0.9  # the classes are easy to tell apart
+    report = StringIO()
+    call_command("model_report", "--kind", "image", stdout=report)
+    assert "    baseline title-tfidf: " in report.getvalue()
+    assert "    component image-cnn: " in report.getvalue()  # the picture alone
 
     run(Run.Type.INFER)
     filed = 0
@@ -91,6 +109,9 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
             filed += 1
             assert product.category == truth
             assert product.category_source == "automatic"
+            assert product.auto_category_reason == ""
+        else:
+            assert product.auto_category_reason  # why it waits for a person
     assert filed >= len(unlabelled) // 2
     # a person's category is never overwritten
     assert Product.objects.filter(category_source="operator").count() == 90

@@ -52,6 +52,8 @@ def test_queue_shows_image_title_suggestions_and_pick_another(
     assert f'name="pick-{queued.pk}" list="review-category-paths"' in page
     assert '<option value="Clothing &gt; Leaf 2">' in page
     assert "accept_selected" in page
+    assert "Why not filed automatically" in page
+    assert "confidence 60% below the category&#x27;s threshold 90%" in page
 
 
 def test_queue_is_linked_from_the_admin_index(admin_client):

@@ -31,6 +31,11 @@ class Command(BaseCommand):
             for name, values in entry["baselines"].items():
                 shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items())
                 self.stdout.write(f"    baseline {name}: {shown}")
+            # parts of the model measured alone (the image kind's image-only CNN)
+            components = (entry["protocol"] or {}).get("components") or {}
+            for name, values in components.items():
+                shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items())
+                self.stdout.write(f"    component {name}: {shown}")
             for line in _protocol_lines(entry):
                 self.stdout.write(f"    {line}")
 

@@ -72,3 +72,14 @@ def test_auto_assign_returns_mask_class_and_confidence():
     assert assigned.tolist() == [True, False, False]
     assert predicted.tolist() == [0, 1, 0]
     assert np.allclose(confidence, [0.9, 0.7, 0.55])
+
+
+def test_a_lower_bound_needs_more_evidence_than_the_observed_precision():
+    # 30 right at 0.9 and above: 100% observed, but not enough to promise 99%
+    proba = np.array([[0.95, 0.05]] * 30 + [[0.6, 0.4]] * 5)
+    labels = np.array([0] * 30 + [1] * 5)
+    assert thresholds_for_precision(proba, labels, 0.99, min_support=1)[0] == 0.95
+    lower = thresholds_for_precision(proba, labels, 0.99, min_support=1, z=1.0)
+    assert lower[0] == np.inf
+    many = np.array([[0.95, 0.05]] * 200)
+    assert thresholds_for_precision(many, np.zeros(200), 0.99, z=1.0)[0] == 0.95
