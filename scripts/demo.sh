@@ -31,11 +31,10 @@ PIDS+=($!)
 
 # Every kind's training is queued now (so every panel says "training…" at once);
 # each kind's inference is queued as soon as its own training has succeeded.
-echo "Training and running the models in the background; log: var/log/models.log"
-: >var/log/models.log
+echo "Training and running the models in the background; logs: var/log/models-KIND.log"
 for kind in $KINDS; do
   { $PY manage.py train "$kind" --wait && $PY manage.py infer "$kind" --wait; } \
-    >>var/log/models.log 2>&1 &
+    >"var/log/models-$kind.log" 2>&1 &
   PIDS+=($!)
 done
 
