@@ -283,7 +283,7 @@ def test_steps_hold_a_price_until_it_changes():
     (line,) = by_class(root, "chart-history")
     points = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
     assert len(points) == 16  # each day: its start and its end
-    rises = [(a, b) for a, b in zip(points, points[1:]) if a[1] != b[1]]
+    rises = [(a, b) for a, b in zip(points, points[1:], strict=False) if a[1] != b[1]]
     assert len(rises) == 1 and rises[0][0][0] == rises[0][1][0]  # one vertical drop
 
 
