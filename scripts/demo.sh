@@ -17,8 +17,11 @@ $PY manage.py ensure_superuser --username admin --password admin
 $PY manage.py generate_demo_store ${DEMO_ARGS:---seed 7} --if-empty
 
 PIDS=()
-stop() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+stop() {  # each background job and the command it is running
+  for pid in "${PIDS[@]}"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap stop EXIT
