@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-KINDS=${DEMO_KINDS:-recommender segments demand price image}
+KINDS=${DEMO_KINDS:-}  # empty: every kind
 mkdir -p var/log
 
 $PY manage.py migrate --noinput
@@ -26,20 +26,23 @@ stop() {  # each background job and the command it is running
 }
 trap stop EXIT
 
-echo "Starting a Celery worker (queues gpu and default, with the beat scheduler); log: var/log/worker.log"
-.venv/bin/celery -A ecomsite worker -Q gpu,default --concurrency 1 --prefetch-multiplier 1 \
-  --max-tasks-per-child 1 -B --schedule var/celerybeat-schedule -n demo@%h \
-  --loglevel INFO >var/log/worker.log 2>&1 &
+# The web server comes first: the worker and the model runs start once it answers, so
+# that they do not slow down its start on a small machine.
+web_answers() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
+after_web() { until web_answers; do sleep 0.5; done; exec "$@"; }
+
+echo "A Celery worker (queues gpu and default, with the beat scheduler) starts with the web server; log: var/log/worker.log"
+after_web .venv/bin/celery -A ecomsite worker -Q gpu,default --concurrency 1 \
+  --prefetch-multiplier 1 --max-tasks-per-child 1 -B --schedule var/celerybeat-schedule \
+  -n demo@%h --loglevel INFO >var/log/worker.log 2>&1 &
 PIDS+=($!)
 
-# Every kind's training is queued now (so every panel says "training…" at once);
-# each kind's inference is queued as soon as its own training has succeeded.
-echo "Training and running the models in the background; logs: var/log/models-KIND.log"
-for kind in $KINDS; do
-  { $PY manage.py train "$kind" --wait && $PY manage.py infer "$kind" --wait; } \
-    >"var/log/models-$kind.log" 2>&1 &
-  PIDS+=($!)
-done
+# Every kind's training is queued at once (so every panel says "training…"); each
+# kind's inference is queued as soon as its own training has succeeded.
+echo "The models train and run in the background; log: var/log/models.log"
+# shellcheck disable=SC2086 # one argument per kind
+after_web $PY scripts/demo_models.py $KINDS >var/log/models.log 2>&1 &
+PIDS+=($!)
 
 cat <<MSG
 
