@@ -17,12 +17,19 @@ $PY manage.py ensure_superuser --username admin --password admin
 $PY manage.py generate_demo_store ${DEMO_ARGS:---seed 7} --if-empty
 
 PIDS=()
-stop() {  # each background job and the command it is running
+any_alive() { [ -n "$(jobs -pr)" ]; }  # a background job still running
+stop() {  # each background job and its children; killed if still there after 10 s
+  local pid _
   for pid in "${PIDS[@]}"; do
     pkill -TERM -P "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
   done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for _ in $(seq 20); do any_alive || break; sleep 0.5; done
+  for pid in "${PIDS[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
 trap stop EXIT
 
