@@ -44,8 +44,8 @@ after_web .venv/bin/celery -A ecomsite worker -Q gpu,default --concurrency 1 \
   -n demo@%h --loglevel INFO >var/log/worker.log 2>&1 &
 PIDS+=($!)
 
-# Every kind's training is queued at once (so every panel says "training…"); each
-# kind's inference is queued as soon as its own training has succeeded.
+# Every kind's training run is queued at once (so every panel says "training…"); the
+# kinds are trained and run one after the other, the quick ones first.
 echo "The models train and run in the background; log: var/log/models.log"
 # shellcheck disable=SC2086 # one argument per kind
 after_web $PY scripts/demo_models.py $KINDS >var/log/models.log 2>&1 &
