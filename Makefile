@@ -1,5 +1,10 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
-PYTHON ?= python3
+# Python: the pinned tensorflow-cpu 2.21.0 has wheels for 3.10-3.13 and pandas 3.1
+# needs 3.11 or newer, so 3.11, 3.12 and 3.13 are supported. The first found on PATH
+# (python3.11, then 3.12, 3.13, then python3) is used; choose one with
+# `make PYTHON=python3.12 demo` (or a full path, e.g. a pyenv version's bin/python).
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell command -v python$(v))) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -9,12 +14,13 @@ PORT ?= 8000
 DEMO_ARGS ?= --seed 7
 SQLITE_TEST_DB := sqlite://:memory:
 
-.PHONY: venv demo test test-sqlite test-postgres lint format bench clean
+.PHONY: venv demo serve test test-newer-python test-sqlite test-postgres lint format bench clean
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required")'
+	@$(PYTHON) -c 'import sys; ok = (3, 11) <= sys.version_info[:2] <= (3, 13); \
+	  sys.exit(not ok and f"$(PYTHON) is Python {sys.version.split()[0]}; 3.11, 3.12 or 3.13 is needed: make PYTHON=python3.12 $(MAKECMDGOALS)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -22,6 +28,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 demo: venv
 	HOST=$(HOST) PORT=$(PORT) DEMO_ARGS="$(DEMO_ARGS)" scripts/demo.sh
+
+# The deployment's process file (deploy/Procfile: web, two workers, beat) run locally
+# against PostgreSQL and Redis; see docs/deployment.md. Override the URLs as needed.
+serve: venv
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ecomsite} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
+	PORT=$(PORT) scripts/serve.sh
 
 test: venv lint
 	$(MANAGE) makemigrations --check --dry-run --settings=ecomsite.settings.test
@@ -37,6 +50,24 @@ test-sqlite: venv
 test-postgres: venv
 	DATABASE_URL=$$TEST_DATABASE_URL $(BIN)/pytest -m "postgres or postgres_only" \
 	  -p no:cacheprovider $(PYTEST_ARGS)
+
+# A newer supported Python in its own environment (.venv312 by default) and a fast
+# subset of the suite: CI runs the whole suite on 3.11 and this on 3.12.
+NEWER_PYTHON ?= python3.12
+NEWER_VENV ?= .venv312
+NEWER_PYTHON_TESTS ?= tests/test_startup_imports.py tests/test_importing.py \
+  tests/forecasting/test_charts.py tests/catalog/test_demo_store.py \
+  tests/accounts/test_customer_admin.py tests/mlops/test_dashboard.py \
+  tests/catalog/test_image_kind.py
+
+test-newer-python: $(NEWER_VENV)/.installed
+	DATABASE_URL=$(SQLITE_TEST_DB) $(NEWER_VENV)/bin/pytest -q -p no:cacheprovider \
+	  $(NEWER_PYTHON_TESTS) $(PYTEST_ARGS)
+
+$(NEWER_VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(NEWER_VENV)/bin/python || $(NEWER_PYTHON) -m venv $(NEWER_VENV)
+	$(NEWER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """Users of the shop: customers (shop accounts or imported) and staff."""
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
 
@@ -55,3 +55,21 @@ class CustomerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class CustomerManager(UserManager):
+    """Only customers: accounts without staff status."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staff=False)
+
+
+class Customer(User):
+    """A customer, as store operators see one (the staff accounts stay under users)."""
+
+    objects = CustomerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "customer"
+        verbose_name_plural = "customers"

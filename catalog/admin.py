@@ -567,14 +567,23 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
 
     # Automatic category: what the model said and what operators decided.
 
-    @admin.display(description="Suggested category")
+    @admin.display(description="The model's view")
     def auto_category_summary(self, product):
+        """Say what the model said, and whether it agrees with a person's category."""
         if product.auto_category_id is None:
             return "Not classified yet."
-        return format_html(
-            "{} ({})",
+        said = (
             product.auto_category.path,
             confidence_text(product.auto_category_confidence),
+        )
+        if not product.category_set_by_person:
+            return format_html("{} ({})", *said)
+        if product.auto_category_id == product.category_id:
+            return format_html("Agrees with the category set: {} ({})", *said)
+        return format_html(
+            "Suggests {} ({}) instead of the category set, {}",
+            *said,
+            product.category.path,
         )
 
     @admin.display(description="Model version")

@@ -40,7 +40,6 @@ from .categorisation import (
     first_image_path,
     image_embeddings_prune,
     image_embeddings_store,
-    is_person_set,
     predictions_from_proba,
     training_examples,
     visually_similar_refresh,
@@ -605,8 +604,7 @@ class ImageKind:
         )
 
     def inference_keys(self) -> list[int]:
-        """Products with a picture: all are embedded, those a person filed are not
-        classified."""
+        """Products with a picture: all are classified and embedded."""
         return list(
             Product.objects.annotate(image_name=first_image_path())
             .filter(image_name__isnull=False)
@@ -615,14 +613,14 @@ class ImageKind:
         )
 
     def infer_chunk(self, *, model: ServedClassifier, keys: list, batch_id: int) -> int:
-        """Classify the chunk's products whose category no person set; embed all."""
+        """Classify and embed the chunk's products.
+
+        A category a person set is kept; the model's view of it is stored beside it,
+        so that the product page shows whether the model agrees.
+        """
         version = ServedBatch.objects.get(pk=batch_id).model_version
         products = list(Product.objects.filter(pk__in=keys).order_by("pk"))
-        filed = [p for p in products if is_person_set(p)]
-        classified = model.classify(
-            [p for p in products if not is_person_set(p)], version=version
-        )
-        return classified + model.embed_products(filed, version=version)
+        return model.classify(products, version=version)
 
     def on_activated(self, batch_id: int, previous_batch_id: int | None) -> None:
         """Recompute every "visually similar" list from the batch's embeddings."""

@@ -1,10 +1,12 @@
 """Write export files whole or not at all, and the commands that do."""
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError
+from django.http import StreamingHttpResponse
 
 
 def write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
@@ -46,3 +48,20 @@ class ExportCommand(BaseCommand):
         self.stdout.write(
             f"Exported {count:,} {self.noun} to {path}.", self.style.SUCCESS
         )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value):
+        return value
+
+
+def csv_download(rows, filename: str) -> StreamingHttpResponse:
+    """Stream rows (lists, the header first) as a CSV download named `filename`."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

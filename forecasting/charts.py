@@ -104,10 +104,19 @@ class _Canvas:
     sentence: list[str] = field(default_factory=list)
     right: float = WIDTH - RIGHT
     bottom: float = HEIGHT - BOTTOM
+    period_days: int = 0  # each value covers [day, day + period); 0: a point in time
+    ticks: list[float] = field(default_factory=list)  # the value axis's, low to high
 
-    def x(self, day: date) -> float:
+    def x(self, day: date, shift: float = 0.0) -> float:
         span = max((self.end - self.start).days, 1)
-        return LEFT + (day - self.start).days / span * (self.right - LEFT)
+        return LEFT + ((day - self.start).days + shift) / span * (self.right - LEFT)
+
+    def xc(self, day: date) -> float:
+        """Return the x of a value's period's middle (of the day, for points)."""
+        return self.x(day, self.period_days / 2)
+
+    def period_end(self, day: date) -> date:
+        return day + timedelta(days=max(self.period_days, 1))
 
     def y(self, value: float) -> float:
         share = (value - self.low) / (self.high - self.low)
@@ -119,12 +128,20 @@ class _Canvas:
     def text(self, text: str, x, y, **attrs) -> None:
         self.parts.append(f"<text{_attrs(x=x, y=y, **attrs)}>{escape(text)}</text>")
 
-    def polyline(self, points, **style) -> None:
-        """Draw connected points; a None value breaks the line (no data there)."""
+    def polyline(self, points, *, steps: bool = False, **style) -> None:
+        """Draw connected points; a None value breaks the line (no data there).
+
+        With `steps`, each value holds flat over its period (a price until it
+        changes), the changes drawn as vertical rises and falls.
+        """
         run: list[str] = []
         for day, value in [*points, (None, None)]:
-            if value is not None:
-                run.append(f"{_num(self.x(day))},{_num(self.y(value))}")
+            if value is not None and steps:
+                y = _num(self.y(value))
+                run.append(f"{_num(self.x(day))},{y}")
+                run.append(f"{_num(self.x(self.period_end(day)))},{y}")
+            elif value is not None:
+                run.append(f"{_num(self.xc(day))},{_num(self.y(value))}")
             elif len(run) > 1:
                 self.add("polyline", points=" ".join(run), fill="none", **style)
             elif run:  # a lone point: a dot, as a line of one point is invisible
@@ -134,7 +151,9 @@ class _Canvas:
                 run = []
 
     def axes(self, unit: str) -> None:
-        for value in nice_ticks(self.low, self.high):
+        # The ticks the scale was made from: recomputed from its ends, rounding could
+        # add one outside the plot, drawn over the dates or the legend.
+        for value in self.ticks or nice_ticks(self.low, self.high):
             y = _num(self.y(value))
             self.add("line", x1=LEFT, x2=self.right, y1=y, y2=y, stroke=GRID)
             self.text(
@@ -255,7 +274,7 @@ def _canvas(title: str, days: list[date], values: list[float], *data) -> _Canvas
         start, end = start - timedelta(days=1), end + timedelta(days=1)
     values = values or [0.0]
     ticks = nice_ticks(min(values), max(values))
-    return _Canvas(start, end, ticks[0], ticks[-1], prefix)
+    return _Canvas(start, end, ticks[0], ticks[-1], prefix, ticks=ticks)
 
 
 def _span(values: Sequence[float], unit: str) -> str:
@@ -265,7 +284,16 @@ def _span(values: Sequence[float], unit: str) -> str:
     return f"between {format_value(low)} and {format_value(high)} {unit}"
 
 
-def _draw_band(canvas: _Canvas, forecast: Forecast) -> None:
+def _step_edge(canvas: _Canvas, values: list[tuple[date, float]]) -> list[str]:
+    """Return the vertices of values held flat over their periods."""
+    return [
+        f"{_num(canvas.x(at))},{_num(canvas.y(value))}"
+        for day, value in values
+        for at in (day, canvas.period_end(day))
+    ]
+
+
+def _draw_band(canvas: _Canvas, forecast: Forecast, steps: bool = False) -> None:
     """Draw the P10–P90 band, hatched (an error bar when there is one period)."""
     pattern = f"{canvas.prefix}-band"
     canvas.parts.append(
@@ -285,13 +313,14 @@ def _draw_band(canvas: _Canvas, forecast: Forecast) -> None:
         stroke=MUTED,
         stroke_dasharray="1 2",
     )
-    canvas.text("Forecast →", _num(first), TOP - 4, text_anchor="middle", fill=MUTED)
-    if len(forecast) == 1:
+    canvas.text("Forecast →", _num(first), TOP - 4, text_anchor="start", fill=MUTED)
+    if len(forecast) == 1 and not steps:
         _, p10, _, p90 = forecast[0]
+        middle = canvas.xc(forecast[0][0])
         canvas.add(
             "line",
-            x1=_num(first),
-            x2=_num(first),
+            x1=_num(middle),
+            x2=_num(middle),
             y1=_num(canvas.y(p10)),
             y2=_num(canvas.y(p90)),
             stroke=FORECAST,
@@ -300,9 +329,16 @@ def _draw_band(canvas: _Canvas, forecast: Forecast) -> None:
             class_="chart-band",
         )
     else:
-        edge = [(d, p90) for d, _, _, p90 in forecast]
-        edge += [(d, p10) for d, p10, _, _ in reversed(forecast)]
-        points = " ".join(f"{_num(canvas.x(d))},{_num(canvas.y(v))}" for d, v in edge)
+        if steps:
+            upper = _step_edge(canvas, [(d, p90) for d, _, _, p90 in forecast])
+            lower = _step_edge(canvas, [(d, p10) for d, p10, _, _ in forecast])
+            points = " ".join(upper + lower[::-1])
+        else:
+            edge = [(d, p90) for d, _, _, p90 in forecast]
+            edge += [(d, p10) for d, p10, _, _ in reversed(forecast)]
+            points = " ".join(
+                f"{_num(canvas.xc(d))},{_num(canvas.y(v))}" for d, v in edge
+            )
         canvas.add(
             "polygon",
             points=points,
@@ -318,23 +354,81 @@ def _draw_band(canvas: _Canvas, forecast: Forecast) -> None:
     canvas.legend.append((sample, "P10–P90 range (80% band)"))
 
 
-def _draw_history(canvas: _Canvas, history: History, unit: str) -> None:
-    """Draw the history as a solid line, stock-out periods as crossed squares."""
-    canvas.polyline(
-        [(d, v) for d, v, _ in history],
-        stroke=INK,
-        stroke_width=2,
-        class_="chart-history",
+def _draw_bars(canvas: _Canvas, history: History) -> None:
+    """Draw one bar per period from zero; a period that sold nothing has none."""
+    for day, value, _ in history:
+        if not value:
+            continue
+        left, right = canvas.x(day), canvas.x(canvas.period_end(day))
+        gap = min(1.0, (right - left) / 4)
+        top, base = canvas.y(max(value, 0.0)), canvas.y(max(canvas.low, 0.0))
+        canvas.add(
+            "rect",
+            x=_num(left + gap),
+            y=_num(min(top, base)),
+            width=_num(max(right - left - 2 * gap, 0.5)),
+            height=_num(abs(base - top)),
+            fill=INK,
+            fill_opacity=0.75,
+            class_="chart-history-bar",
+        )
+    sample = (
+        '<rect x="4" y="-6" width="16" height="12" fill="#1d1d1f" fill-opacity=".75"/>'
     )
-    canvas.legend.insert(0, (_line_sample(INK), "History (actual)"))
+    canvas.legend.insert(0, (sample, "History (actual)"))
+
+
+def _draw_stockout_periods(canvas: _Canvas, days: list[date]) -> None:
+    """Shade each stock-out period over the plot's height: demand there is censored."""
+    pattern = f"{canvas.prefix}-stockout"
+    canvas.parts.append(
+        f'<defs><pattern id="{pattern}" width="5" height="5" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">'
+        f'<rect width="5" height="5" fill="{ALERT}" fill-opacity="0.08"/>'
+        f'<line x1="0" y1="0" x2="0" y2="5" stroke="{ALERT}" stroke-opacity="0.5"/>'
+        "</pattern></defs>"
+    )
+    for day in days:
+        left, right = canvas.x(day), canvas.x(canvas.period_end(day))
+        canvas.parts.append(
+            f'<g class="chart-stockout"><title>Stock-out on {day.isoformat()}: '
+            "demand censored</title>"
+            f'<rect x="{_num(left)}" y="{TOP}" width="{_num(max(right - left, 2.0))}"'
+            f' height="{_num(canvas.bottom - TOP)}" fill="url(#{pattern})"/></g>'
+        )
+    sample = (
+        f'<rect x="4" y="-6" width="16" height="12" fill="url(#{pattern})" '
+        f'stroke="{ALERT}" stroke-opacity="0.5"/>'
+    )
+    canvas.legend.append((sample, "Stock-out (censored demand)"))
+
+
+def _draw_history(
+    canvas: _Canvas, history: History, unit: str, style: str = "line"
+) -> None:
+    """Draw the history: a solid line, bars from zero, or steps (a price that holds
+    until it changes); stock-out periods shaded (or, on a line, crossed squares)."""
+    if style == "bars":
+        _draw_bars(canvas, history)
+    else:
+        canvas.polyline(
+            [(d, v) for d, v, _ in history],
+            steps=style == "steps",
+            stroke=INK,
+            stroke_width=2,
+            class_="chart-history",
+        )
+        canvas.legend.insert(0, (_line_sample(INK), "History (actual)"))
     censored = [(d, v or 0.0) for d, v, stockout in history if stockout]
-    for day, value in censored:
+    if censored and style != "line":
+        _draw_stockout_periods(canvas, [d for d, _ in censored])
+    for day, value in censored if style == "line" else []:
         canvas.parts.append(
             f'<g class="chart-stockout"><title>Stock-out on {day.isoformat()}: '
             "demand censored</title>"
             f"{_stockout_symbol(canvas.x(day), canvas.y(value))}</g>"
         )
-    if censored:
+    if censored and style == "line":
         canvas.legend.append((_stockout_symbol(12, 0), "Stock-out (censored demand)"))
     known = [v for _, v, _ in history if v is not None]
     canvas.sentence.append(
@@ -353,12 +447,20 @@ def band_chart(
     markers: Markers = (),
     hlines: HLines = (),
     from_zero: bool = True,
+    history_style: str = "line",
+    forecast_style: str = "line",
+    period_days: int = 1,
 ) -> SafeString:
     """Return an SVG of history (solid), P50 forecast (dashed) and its P10–P90 band.
 
     Values that are None or not finite are left out; an empty chart says so. The
-    value axis starts at zero unless `from_zero` is false (prices).
+    value axis starts at zero unless `from_zero` is false (prices). `history_style`
+    is "line", "bars" (units: every period from zero, zero periods too) or "steps"
+    (prices); `forecast_style` "line" or "steps". With bars or steps each value
+    covers its period of `period_days`, and the history runs up to the forecast.
     """
+    if {history_style, forecast_style} - {"line", "bars", "steps"}:
+        raise ValueError(f"Unknown chart style: {history_style!r}, {forecast_style!r}")
     history = [(d, _finite(v), bool(stockout)) for d, v, stockout in history]
     forecast = [
         (d, *qs)
@@ -372,18 +474,23 @@ def band_chart(
     if days:
         days += [d for d, _ in markers]
     values += [0.0] * from_zero
+    periods = history_style != "line" or forecast_style != "line"
+    if days and periods:  # the last period ends a period after it starts
+        days.append(max(days) + timedelta(days=period_days))
     canvas = _canvas(title, days, values, history, forecast, markers, hlines)
     if not days:
         return canvas.svg(title)
+    canvas.period_days = period_days if periods else 0
     canvas.sentence.append(f"{title} in {unit}")
     canvas.axes(unit)
     if forecast:
-        _draw_band(canvas, forecast)
+        _draw_band(canvas, forecast, steps=forecast_style == "steps")
     if history:
-        _draw_history(canvas, history, unit)
+        _draw_history(canvas, history, unit, history_style)
     if forecast:
         canvas.polyline(
             [(d, p50) for d, _, p50, _ in forecast],
+            steps=forecast_style == "steps",
             stroke=FORECAST,
             stroke_width=2,
             stroke_dasharray=MEDIAN,

@@ -22,8 +22,8 @@ from .models import (
 from .registry import RegistryError, version_promote, version_rollback
 from .runs import run_request
 from .selectors import best_baseline as version_best_baseline
+from .selectors import kinds_readiness, run_progress
 from .selectors import primary_metric as version_primary_metric
-from .selectors import run_progress
 
 PROGRESS_IDS_LIMIT = 100
 
@@ -111,6 +111,7 @@ class RunAdmin(ReadOnlyAdmin):
         return [
             path("progress/", view(self.progress_view), name="mlops_run_progress"),
             path("start/", view(self.start_view), name="mlops_run_start"),
+            path("readiness/", view(self.readiness_view), name="mlops_run_readiness"),
             *super().get_urls(),
         ]
 
@@ -125,6 +126,14 @@ class RunAdmin(ReadOnlyAdmin):
         ]
         runs = Run.objects.filter(pk__in=ids).order_by("pk")
         return JsonResponse({"runs": [run_progress(run) for run in runs]})
+
+    def readiness_view(self, request):
+        """Return per kind whether its model serves and its run's progress, as JSON
+        (polled by the dashboard's "training…" panels)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        readiness = kinds_readiness()
+        return JsonResponse({kind: r.as_json() for kind, r in readiness.items()})
 
     def start_view(self, request):
         """Queue a training or inference run of a kind (POST `kind`, `type`, `next`)."""

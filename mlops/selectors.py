@@ -1,5 +1,7 @@
 """Reads of the registry and runs."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
@@ -99,3 +101,39 @@ def active_batches() -> dict[str, ServedBatch]:
         "model_version"
     )
     return {batch.kind: batch for batch in batches}
+
+
+@dataclass(frozen=True)
+class KindReadiness:
+    """Whether a kind's model serves yet, and the run under way towards it."""
+
+    kind: str
+    label: str
+    serving: bool
+    run: Run | None  # the oldest queued or running run: the one being worked on
+
+    def as_json(self) -> dict:
+        return {
+            "serving": self.serving,
+            "run": None
+            if self.run is None
+            else {**run_progress(self.run), "type": self.run.get_type_display()},
+        }
+
+
+def kinds_readiness() -> dict[str, KindReadiness]:
+    """Return, per kind, whether its model serves and its unfinished run (2 queries)."""
+    serving = set(
+        ServedBatch.objects.filter(state=ServedBatch.State.ACTIVE).values_list(
+            "kind", flat=True
+        )
+    )
+    unfinished: dict[str, Run] = {}
+    for run in Run.objects.filter(
+        state__in=[Run.State.QUEUED, Run.State.RUNNING]
+    ).order_by("created_at", "id"):
+        unfinished.setdefault(run.kind, run)
+    return {
+        kind: KindReadiness(kind, label, kind in serving, unfinished.get(kind))
+        for kind, label in ModelKind.choices
+    }

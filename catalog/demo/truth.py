@@ -19,6 +19,7 @@ def hidden_truth(simulation: StoreSimulation, *, start_date: date) -> dict:
     """
     w = simulation.world
     paths = w.leaf_paths
+    new_arrivals = w.new_arrivals
 
     def day_or_none(day: int) -> int | None:
         return None if day >= NEVER else int(day)
@@ -58,6 +59,7 @@ def hidden_truth(simulation: StoreSimulation, *, start_date: date) -> dict:
         {
             "sku": w.sku[p],
             "category": paths[w.product_leaf[p]],
+            "new_arrival_without_category": bool(new_arrivals[p]),
             "base_price": int(w.base_price[p]) / 100,
             "popularity": round(float(w.quality[p]), 4),
             "launch_day": int(w.launch_day[p]),

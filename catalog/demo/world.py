@@ -14,6 +14,9 @@ from . import names
 from .images import category_recipes
 
 NEVER = 10**6
+# Products launched in the last weeks of the period reach the shop without a
+# category: the image model files them (or queues them for review) once it serves.
+NEW_ARRIVAL_DAYS = 60
 SEGMENTS = ("new", "loyal", "lapsing")
 PRICE_MANUAL, PRICE_PROMOTION, PRICE_COMPETITOR = 0, 1, 2
 PRICE_NOTES = (
@@ -75,6 +78,18 @@ class World:
     price_sensitivity: np.ndarray
     affinity: np.ndarray
     price_events: np.ndarray  # rows: day, second, product, source, price, note
+
+    @property
+    def new_arrivals(self) -> np.ndarray:
+        """Return a mask of the products written without a category.
+
+        Those launched in the last `NEW_ARRIVAL_DAYS` days, except the first product
+        of each leaf, so that every category keeps an example to learn from. Drawn
+        from the launch days, not the generator, so the rest of the store is unchanged.
+        """
+        recent = self.launch_day >= self.spec.days - NEW_ARRIVAL_DAYS
+        keeps_leaf = np.arange(len(self.sku)) < len(self.leaf_names)
+        return recent & ~keeps_leaf
 
     @property
     def leaf_paths(self) -> list[str]:

@@ -327,14 +327,25 @@ def _write_products(world: World, categories, calendar: _Calendar) -> list[int]:
                 sku=world.sku[p],
                 name=world.product_names[p],
                 description=descriptions[p],
-                category=categories[k],
+                category=None if new else categories[k],
+                category_source=(
+                    Product.CategorySource.NONE
+                    if new
+                    else Product.CategorySource.OPERATOR
+                ),
                 price=_money(int(world.base_price[p])),
                 cost=_money(int(world.cost[p])),
                 currency=currency,
                 lead_time_days=int(world.lead_time[p]),
                 launched_on=calendar.date(int(world.launch_day[p])),
             )
-            for p, k in enumerate(world.product_leaf.tolist())
+            for p, (k, new) in enumerate(
+                zip(
+                    world.product_leaf.tolist(),
+                    world.new_arrivals.tolist(),
+                    strict=True,
+                )
+            )
         ),
     )
     return [product.pk for product in products]

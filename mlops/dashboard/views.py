@@ -6,7 +6,7 @@ from catalog.admin import can_review_categories
 
 from ..admin import can_start_runs
 from ..models import ModelKind, Run
-from ..selectors import runs_for_dashboard
+from ..selectors import kinds_readiness, runs_for_dashboard
 from .health import model_health
 from .sales import PERIODS, period_days, sales_overview
 from .stock import review_queue_size, stock_watch_cached
@@ -31,6 +31,9 @@ def dashboard_context(request) -> dict:
         context["stock"] = stock_watch_cached()
     if can_review_categories(user):
         context["review_queue_size"] = review_queue_size()
+    if {"health", "stock", "review_queue_size"} & context.keys():
+        # Panels fed by a model say "training…" with live progress until it serves.
+        context["readiness"] = kinds_readiness()
     return context
 
 

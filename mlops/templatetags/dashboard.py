@@ -20,6 +20,12 @@ def signed_percent(value: float) -> str:
 
 
 @register.filter
+def get_item(mapping, key):
+    """Return `mapping[key]`, or None (a template cannot index by a variable)."""
+    return (mapping or {}).get(key)
+
+
+@register.filter
 def run_progress_bar(run):
     return progress_bar(run)
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from catalog.categorisation import CategoryPrediction, apply_predictions_bulk
 from catalog.models import PriceChange, Product, ProductImage, StockMovement
 from catalog.services import product_image_add, stock_record_movement
 from tests.admin_support import (
@@ -13,6 +14,11 @@ from tests.admin_support import (
     count_queries,
     form_data,
     png_bytes,
+)
+from tests.catalog.categorisation_support import (
+    image_version,
+    leaf_categories,
+    suggestions,
 )
 from tests.factories import (
     CategoryFactory,
@@ -404,3 +410,26 @@ def test_delete_page_queries_do_not_grow_with_the_ledger(admin_client):
 
     assert response.context["perms_lacking"] == set()
     assert f"{product.sku} restock +1" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("top", "expected"),
+    [
+        (0, "Agrees with the category set: Clothing &gt; Leaf 0 (88%)"),
+        (1, "Suggests Clothing &gt; Leaf 1 (88%) instead of the category set, "),
+    ],
+)
+def test_product_page_shows_the_models_view_beside_an_operators_category(
+    admin_client, top, expected
+):
+    leaves = leaf_categories(2)
+    product = ProductFactory(category=leaves[0], category_source="operator")
+    ranked = [leaves[top], leaves[1 - top]]
+    apply_predictions_bulk(
+        [CategoryPrediction(product.pk, suggestions(ranked, [0.88, 0.12]), 0.88, 0.5)],
+        version=image_version(1),
+    )
+    product.refresh_from_db()
+    assert product.category == leaves[0]  # a person's category is kept
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[product.pk]))
+    assert expected in page.content.decode()

@@ -231,3 +231,21 @@ def test_period_ends_yesterday():
     yesterday = date.today() - timedelta(days=1)
     assert latest <= yesterday
     assert ProductImage.objects.count() == Product.objects.count() == 20
+
+
+def test_new_arrivals_reach_the_shop_without_a_category(var_dir):
+    out = io.StringIO()
+    args = ["--customers", "30", "--products", "120", "--days", "90", "--no-images"]
+    call_command("generate_demo_store", *args, stdout=out)
+    truth = json.loads((var_dir / "demo_truth.json").read_text())
+    new = {p["sku"] for p in truth["products"] if p["new_arrival_without_category"]}
+    assert new, "the store should hold some new arrivals"
+    uncategorised = Product.objects.filter(category__isnull=True)
+    assert set(uncategorised.values_list("sku", flat=True)) == new
+    assert set(uncategorised.values_list("category_source", flat=True)) == {"none"}
+    launched = {p["sku"]: p["launch_day"] for p in truth["products"]}
+    assert min(launched[sku] for sku in new) >= 90 - 60
+    filed = Product.objects.exclude(sku__in=new)
+    assert set(filed.values_list("category_source", flat=True)) == {"operator"}
+    leaves = Category.objects.filter(children__isnull=True)
+    assert leaves.filter(products__isnull=False).distinct().count() == leaves.count()

@@ -6,6 +6,7 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 from PIL import Image
 
 from catalog.models import Product, ProductImageEmbedding, VisuallySimilarProduct
@@ -115,6 +116,10 @@ def test_image_kind_measures_baselines_and_files_new_products(db, settings):
     assert filed >= len(unlabelled) // 2
     # a person's category is never overwritten
     assert Product.objects.filter(category_source="operator").count() == 90
+    # … and the model's view of it is stored beside it, for the product page
+    operators = Product.objects.filter(category_source="operator")
+    assert not operators.filter(auto_category__isnull=True).exists()
+    assert operators.filter(auto_category=F("category")).count() >= 80
 
     # Every picture is embedded, a person's products' too, and listed by its looks.
     embedded = ProductImageEmbedding.objects.filter(model_version=champion)

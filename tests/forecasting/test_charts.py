@@ -249,3 +249,61 @@ def test_charts_on_one_page_have_distinct_ids():
         if e.get("id")
     ]
     assert len(ids) == len(set(ids))
+
+
+def test_bars_draw_every_period_from_zero_and_reach_the_forecast():
+    history = [(day(i), 2.0 if i in (1, 9) else 0.0, False) for i in range(10)]
+    forecast = [(day(10 + i), 0.0, 0.5, 1.0) for i in range(3)]
+    root = parse(
+        band_chart(history, forecast, title="D", unit="u", history_style="bars")
+    )
+
+    bars = by_class(root, "chart-history-bar")
+    assert len(bars) == 2  # the zero days are drawn as no bar, not joined over
+    assert not by_class(root, "chart-history")
+    bottoms = {float(b.get("y")) + float(b.get("height")) for b in bars}
+    assert len(bottoms) == 1  # from the zero line
+    last_right = float(bars[-1].get("x")) + float(bars[-1].get("width"))
+    origin = next(
+        float(line.get("x1"))
+        for line in root.iter(f"{SVG}line")
+        if line.get("stroke-dasharray") == "1 2"
+    )
+    assert origin - 2 < last_right <= origin  # day 9's bar ends at day 10's start
+
+
+def test_steps_hold_a_price_until_it_changes():
+    history = [(day(i), 19.99 if i < 5 else 14.99, False) for i in range(8)]
+    root = parse(
+        band_chart(
+            history, [], title="P", unit="EUR", history_style="steps", from_zero=False
+        )
+    )
+
+    (line,) = by_class(root, "chart-history")
+    points = [tuple(map(float, p.split(","))) for p in line.get("points").split()]
+    assert len(points) == 16  # each day: its start and its end
+    rises = [(a, b) for a, b in zip(points, points[1:], strict=False) if a[1] != b[1]]
+    assert len(rises) == 1 and rises[0][0][0] == rises[0][1][0]  # one vertical drop
+
+
+def test_stockout_periods_are_shaded_with_bars():
+    history = [(day(i), 0.0 if i in (3, 4) else 3.0, i in (3, 4)) for i in range(6)]
+    root = parse(band_chart(history, [], title="D", unit="u", history_style="bars"))
+
+    shaded = by_class(root, "chart-stockout")
+    assert len(shaded) == 2
+    assert "2026-09-04" in shaded[0].find(f"{SVG}title").text
+    assert "Stock-out (censored demand)" in texts(root)
+
+
+def test_no_tick_label_falls_outside_the_plot():
+    # 19.5 .. 20.5 once rounded to ticks of 0.2 from 19.4: drawn below the axis
+    history = [(day(i), 19.99, False) for i in range(3)]
+    forecast = [(day(3), 19.49, 19.99, 20.49)]
+    root = parse(band_chart(history, forecast, title="P", unit="EUR", from_zero=False))
+
+    bottom = 300 - 74
+    for text in root.iter(f"{SVG}text"):
+        if text.get("text-anchor") == "end" and text.get("dominant-baseline"):
+            assert 28 <= float(text.get("y")) <= bottom, text.text

@@ -285,3 +285,65 @@ def test_breakdown_keeps_numbers_only_base_first(client, staff):
         ("Trend", "-0.5"),
     ]
     assert display.elasticity_effect is None
+
+
+def test_history_fills_zero_days_up_to_the_forecast_and_prices_hold(client, staff):
+    from catalog.models import PriceChange
+    from forecasting.display import recent_sales
+    from tests.factories import PriceChangeFactory
+
+    product = ProductFactory(stock=30)
+    today = timezone.localdate()
+    for ago in (30, 12):
+        SalesRecordFactory(
+            product=product, period_start=today - timedelta(days=ago), units=2
+        )
+    moment = timezone.now()
+    PriceChangeFactory(
+        product=product, price=Decimal("10.00"), effective_at=moment - timedelta(40)
+    )
+    PriceChangeFactory(
+        product=product,
+        price=Decimal("8.00"),
+        source=PriceChange.Source.PROMOTION,
+        effective_at=moment - timedelta(20),
+    )
+    PriceChangeFactory(  # a competitor's price is not the shop's
+        product=product,
+        price=Decimal("1.00"),
+        source=PriceChange.Source.COMPETITOR,
+        effective_at=moment - timedelta(15),
+    )
+
+    history = recent_sales(product, "D", today, 84)
+
+    assert [p.period_start for p in history] == [
+        today - timedelta(days=ago) for ago in range(30, 0, -1)
+    ]  # from the first sale to the day before the forecast, every day
+    assert [p.units for p in history if p.units] == [2.0, 2.0]
+    assert sum(1 for p in history if p.units == 0) == 28
+    assert history[0].price == 10.0 and history[-1].price == 8.0
+    assert {p.price for p in history} == {10.0, 8.0}
+
+
+def test_a_sparse_product_is_charted_as_weekly_totals(client, staff):
+    product = ProductFactory(stock=30)
+    today = timezone.localdate()
+    for ago in (80, 40, 3):
+        SalesRecordFactory(
+            product=product, period_start=today - timedelta(days=ago), units=2
+        )
+    serve_forecast(product, [0.1] * 14, spread=0.05)
+    client.force_login(staff)
+
+    display = client.get(page_url(product)).context["display"]
+
+    chart = display.demand_chart
+    assert chart.unit == "units per week"
+    assert "Weekly totals: the product sold on 2 of 42 days" in chart.caption
+    history_rows = [row for row in chart.rows if row[1] != ""]
+    assert len(history_rows) == 6  # 42 days in 6 weeks, zero weeks included
+    assert history_rows[-1][0] == (today - timedelta(days=7)).isoformat()
+    assert [row[1] for row in history_rows].count("0.0") == 4
+    forecast_rows = [row for row in chart.rows if row[1] == ""]
+    assert [row[3] for row in forecast_rows] == ["0.7", "0.7"]  # 7 × 0.1 a week

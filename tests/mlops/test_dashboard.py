@@ -165,6 +165,44 @@ def test_stock_figures_follow_the_stock_ledger(admin_client):
     assert "Reorder now</a>: 0 products" in admin_client.get(INDEX).content.decode()
 
 
+def test_panels_say_training_with_progress_until_their_model_serves(admin_client):
+    product = ProductFactory(sku="LOW-1", stock_tracked=True)
+    train = Run.objects.create(
+        kind="demand", type="train", state="running", progress=42, message="epoch 3"
+    )
+    Run.objects.create(kind="image", type="train", state="queued")
+
+    page = admin_client.get(INDEX).content.decode()
+
+    stock = page.split('id="dashboard-stock"')[1].split("</section>")[0]
+    assert "Demand forecast: training…" in stock
+    assert f"Training #{train.pk}: 42% · Running · epoch 3" in stock
+    review = page.split('id="dashboard-review"')[1].split("</section>")[0]
+    assert "Image categories: training…" in review
+    health = page.split('id="health-segments"')[1].split("</tr>")[0]
+    assert "Customer segments: no model serves yet." in health
+
+    Run.objects.filter(pk=train.pk).update(state="succeeded", progress=100)
+    serve_forecast(product, [3.0] * 28)
+    cache.clear()
+    page = admin_client.get(INDEX).content.decode()
+    stock = page.split('id="dashboard-stock"')[1].split("</section>")[0]
+    assert "training…" not in stock and "LOW-1" in stock
+
+
+def test_readiness_endpoint_gives_each_kind_and_its_run(admin_client, client):
+    run = Run.objects.create(kind="price", type="infer", state="queued")
+
+    data = admin_client.get(reverse("admin:mlops_run_readiness")).json()
+
+    assert set(data) == {"recommender", "demand", "price", "image", "segments"}
+    assert data["demand"] == {"serving": False, "run": None}
+    assert data["price"]["run"]["id"] == run.pk
+    assert data["price"]["run"]["type"] == "Inference"
+    client.force_login(StaffFactory(is_superuser=False))
+    assert client.get(reverse("admin:mlops_run_readiness")).status_code == 403
+
+
 def test_progress_endpoint_returns_runs_as_json(admin_client):
     run = Run.objects.create(
         kind="segments", type="train", state="running", progress=40

@@ -1,10 +1,13 @@
 """The orders admin: fast lists of orders and lines, lines edited inline."""
 
-from datetime import UTC, datetime
+import csv
+import io
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Order, OrderLine
 from tests.admin_support import assert_queries_do_not_grow, count_queries, form_data
@@ -161,3 +164,26 @@ def test_orders_are_found_by_whole_or_part_of_their_number(admin_client):
     for term in ("W20260101-ABC123", "abc12"):
         found = admin_client.get(url, {"q": term}).context["cl"].result_list
         assert [o.pk for o in found] == [wanted.pk], term
+
+
+def test_orders_filter_by_status_and_date_and_export_as_csv(admin_client):
+    url = reverse("admin:orders_order_changelist")
+    now = timezone.now()
+    old = OrderFactory(number="OLD-1", status="paid", placed_at=now - timedelta(60))
+    new = OrderFactory(number="NEW-1", status="paid", placed_at=now)
+    OrderFactory(number="NEW-2", status="cancelled", placed_at=now)
+
+    since = (now - timedelta(days=7)).isoformat()
+    listed = admin_client.get(url, {"status__exact": "paid", "placed_at__gte": since})
+    assert [o.number for o in listed.context["cl"].result_list] == ["NEW-1"]
+    page = admin_client.get(url).content.decode()
+    assert "Past 7 days" in page and "By status" in page
+
+    response = admin_client.post(
+        url, {"action": "export_selected", "_selected_action": [old.pk, new.pk]}
+    )
+    body = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:3] == ["number", "placed_at", "customer_id"]
+    assert [r[0] for r in rows[1:]] == ["OLD-1", "NEW-1"]  # oldest first
+    assert response["Content-Disposition"] == 'attachment; filename="orders.csv"'
