@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ecomsite.numbers import parse_whole_numbers
+
 from .models import (
     InferenceChunk,
     ModelKind,
@@ -118,11 +120,9 @@ class RunAdmin(ReadOnlyAdmin):
         """Return the progress of the runs in `?ids=1,2,3` as JSON (polled by pages)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [
-            int(part)
-            for part in request.GET.get("ids", "").split(",")[:PROGRESS_IDS_LIMIT]
-            if part.strip().isdigit()
-        ]
+        ids = parse_whole_numbers(
+            request.GET.get("ids", "").split(","), limit=PROGRESS_IDS_LIMIT
+        )
         runs = Run.objects.filter(pk__in=ids).order_by("pk")
         return JsonResponse({"runs": [run_progress(run) for run in runs]})
 
