@@ -24,6 +24,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from tqdm import tqdm
 
+from . import csvsafe
+
 DEFAULT_ENCODING = "utf-8-sig"
 
 
@@ -295,7 +297,7 @@ class RejectsWriter:
     def write(self, line: int, values: Sequence[str], error: str) -> None:
         if self._writer is None:
             self._file = open(self.path, "w", newline="", encoding=self.encoding)  # noqa: SIM115
-            self._writer = csv.writer(self._file)
+            self._writer = csvsafe.writer(self._file)
             self._writer.writerow([*self.header, "line", "error"])
         width = len(self.header)
         padded = list(values[:width]) + [""] * (width - len(values))
