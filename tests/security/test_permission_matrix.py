@@ -14,9 +14,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import token_obtain
 from catalog.models import Product
 from tests.factories import (
     CategoryFactory,
@@ -209,8 +209,8 @@ def resolve_body(world, body):
 def api_client(world, role) -> APIClient:
     client = APIClient()
     if role != "anonymous":
-        token, _ = Token.objects.get_or_create(user=world[role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = token_obtain(user=world[role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
