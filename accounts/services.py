@@ -3,6 +3,7 @@
 from collections import Counter
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -122,11 +123,19 @@ def customer_erase(*, customer: User, erased_by: User | None = None) -> ErasedCu
     removed["orders anonymised"] = Order.objects.filter(customer=customer).update(
         customer=None, country=""
     )
-    # The admin's history of changes to the account names the customer.
-    LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(User),
+    # The admin's history of changes to the account and its profile (whose key is
+    # the account's) names the customer and what changed.
+    removed["audit entries anonymised"] = LogEntry.objects.filter(
+        content_type__in=ContentType.objects.get_for_models(
+            User, CustomerProfile
+        ).values(),
         object_id=str(customer.pk),
     ).update(object_repr="Erased customer", change_message="")
+    # Sign-in attempts recorded by the lockout name the username.
+    removed["sign-in records"] = sum(
+        model.objects.filter(username=customer.username).delete()[0]
+        for model in (AccessAttempt, AccessLog, AccessFailureLog)
+    )
     tombstone = ErasedCustomer.objects.create(
         pseudonym=pseudonymise(customer.pk),
         external_id_hash=pseudonymise(customer.external_id)

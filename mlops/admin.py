@@ -174,9 +174,15 @@ class RunAdmin(ReadOnlyAdmin):
         seconds = run.duration_seconds
         return "—" if seconds is None else f"{seconds:.1f} s"
 
-    @admin.action(description="Run again (new runs of the same kind and type)")
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("mlops.add_run")
+
+    @admin.action(
+        description="Run again (new runs of the same kind and type)",
+        permissions=["retry"],
+    )
     def retry_runs(self, request, queryset):
-        if not request.user.has_perm("mlops.add_run"):
+        if not self.has_retry_permission(request):
             raise PermissionDenied
         for run in queryset:
             run_request(
