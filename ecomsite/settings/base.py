@@ -11,9 +11,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
-# `production` makes manage.py, Celery and the WSGI app use the production settings
-# and makes the development settings refuse to load (ecomsite.environment).
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+# DJANGO_ENV=production makes manage.py and Celery use the production settings and
+# the development and test settings refuse to load (ecomsite.environment).
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")  # required in production.py
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
