@@ -49,10 +49,11 @@ VALID = {
     "int": ["1", "2", "12", "3.0"],
     "decimal": ["3.50", "0", "12", "1e2", "0.005"],
     "date": ["2024-03-01", "2024-03-04", "2024-03-01T10:00:00"],
-    # Sales history: few SKUs on weekly dates, so that files often hold two dates
-    # of one SKU and their frequency can be detected.
-    "sales_sku": ["MUG", "TEA"],
+    # Sales history on weekly dates, so that the frequency can be detected.
     "week_date": ["2024-03-04", "2024-03-11", "2024-03-18"],
+    # Online Retail: products are codes starting with five digits; invoices numbers.
+    "retail_code": ["22423", "85123A", "21479"],
+    "invoice": ["536365", "536366", "536367"],
     "timestamp": ["2024-03-01T14:30:00", "2024-03-01 14:30:00+01:00", "2024-03-01"],
     "us_timestamp": ["12/1/2010 8:26", "1/13/2011 10:01"],
     "flag": ["1", "0", "yes", "no", "true"],
@@ -110,7 +111,7 @@ IMPORTS = {
     "orders-online-retail": (
         "import_orders",
         ["--format", "online-retail"],
-        {"InvoiceNo": "id", "StockCode": "id", "Description": "text",
+        {"InvoiceNo": "invoice", "StockCode": "retail_code", "Description": "text",
          "Quantity": "int", "InvoiceDate": "us_timestamp", "UnitPrice": "decimal",
          "CustomerID": "id", "Country": "text"},
         {},
@@ -171,13 +172,18 @@ def broken_csv(draw, required: dict, optional: dict) -> bytes:
             name.upper() if draw(st.booleans()) else f" {name} " for name in header
         ]
 
+    # One SKU per file, new to the database, so that what a file imports shows.
+    file_sku = draw(st.from_regex(r"[A-Z]{3}-[0-9]{5}", fullmatch=True))
+
     def value(name, index):
         kind = columns.get(name.strip(), columns.get(name.strip().lower(), "text"))
         valid = VALID.get(kind, VALID["text"])
+        if kind == "sales_sku":  # a weekly history of one SKU; hostile dates and
+            return file_sku  # SKUs are in "sales-daily"
+        if kind == "week_date":
+            return valid[index % len(valid)]
         if rarely(draw):
             return draw(st.sampled_from(HOSTILE))
-        if kind == "week_date":  # a history: the rows' weeks follow each other
-            return valid[index % len(valid)]
         return draw(st.sampled_from(valid))
 
     rows = []
