@@ -50,6 +50,7 @@ VALID = {
     "decimal": ["3.50", "0", "12", "1e2", "0.005"],
     "date": ["2024-03-01", "2024-03-04", "2024-03-01T10:00:00"],
     # Sales history on weekly dates, so that the frequency can be detected.
+    "sales_sku": ["MUG", "TEA"],  # (broken_csv draws a new SKU per file)
     "week_date": ["2024-03-04", "2024-03-11", "2024-03-18"],
     # Online Retail: products are codes starting with five digits; invoices numbers.
     "retail_code": ["22423", "85123A", "21479"],
