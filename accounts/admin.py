@@ -1,10 +1,13 @@
 """Admin of people: staff and customers, with their profile and order counts."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -20,6 +23,7 @@ from recommender.segments import active_segments_batch_id, customer_segment
 from recommender.selectors import recommendations_for
 
 from .models import CustomerProfile, User
+from .services import customer_erase
 
 
 def order_count() -> Subquery:
@@ -101,6 +105,62 @@ def segment_profile_html(row: CustomerSegment) -> str:
     )
 
 
+# --- Erasure (right to be forgotten), reusable by any admin of customers --------------
+
+
+def erase_confirmation(modeladmin, request, queryset) -> TemplateResponse:
+    """Show what erasing the selected accounts does and ask to confirm it."""
+    customers = list(queryset.filter(is_staff=False).order_by("pk"))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Erase customers?",
+        "opts": modeladmin.model._meta,
+        "customers": customers,
+        "staff": list(queryset.filter(is_staff=True).order_by("pk")),
+        "queryset": queryset,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "action_name": request.POST.get("action", "erase_customers"),
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/accounts/erase_confirmation.html", context)
+
+
+def erase_selected(modeladmin, request, queryset) -> int:
+    """Erase each selected customer through the erasure service; staff accounts are
+    refused (named in a message). Return how many were erased."""
+    erased = 0
+    for customer in queryset.filter(is_staff=False).order_by("pk"):
+        customer_erase(customer=customer, erased_by=request.user)
+        erased += 1
+    refused = queryset.filter(is_staff=True).count()
+    if refused:
+        modeladmin.message_user(
+            request,
+            f"{refused} staff account(s) were not erased: remove their staff status "
+            "first.",
+            messages.WARNING,
+        )
+    return erased
+
+
+@admin.action(
+    description="Erase the selected customers (right to erasure)",
+    permissions=["delete"],
+)
+def erase_customers(modeladmin, request, queryset):
+    """Erase customers after a confirmation page: their events, lists, tokens,
+    sessions, sign-in records, profile and account go, orders stay anonymised, a
+    tombstone of keyed hashes keeps imports from bringing them back."""
+    if request.POST.get("post") != "yes":
+        return erase_confirmation(modeladmin, request, queryset)
+    with transaction.atomic():
+        erased = erase_selected(modeladmin, request, queryset)
+    modeladmin.message_user(
+        request, f"Erased {erased} customer(s); tombstones kept.", messages.SUCCESS
+    )
+    return None
+
+
 class CustomerProfileInline(admin.StackedInline):
     model = CustomerProfile
     can_delete = False
@@ -138,6 +198,7 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
     ordering = ["-date_joined", "-id"]
     show_full_result_count = False
     inlines = [CustomerProfileInline]
+    actions = [erase_customers]
     fieldsets = [
         (None, {"fields": ["username", "password", "external_id"]}),
         *DjangoUserAdmin.fieldsets[1:],
@@ -163,6 +224,42 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
         "Behaviour and recommendations",
         {"fields": ["behaviour"], "classes": ["wide"]},
     )
+
+    def get_deleted_objects(self, objs, request):
+        """Describe the erasure of customers (their orders stay, anonymised, so
+        they do not block it); staff accounts as a plain delete."""
+        staff = [user for user in objs if user.is_staff]
+        customers = [user for user in objs if not user.is_staff]
+        if staff:
+            to_delete, counts, perms_needed, protected = super().get_deleted_objects(
+                staff, request
+            )
+        else:
+            to_delete, counts, perms_needed, protected = [], {}, set(), []
+        for customer in customers:
+            to_delete.append(
+                format_html(
+                    "Customer {} is erased: events, lists, tokens, sessions and "
+                    "profile deleted, orders kept without the customer.",
+                    customer,
+                )
+            )
+        if customers:
+            counts["customers erased"] = len(customers)
+        return to_delete, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        """Deleting a customer erases them (tombstone, events, sessions…)."""
+        if obj.is_staff:
+            super().delete_model(request, obj)
+        else:
+            customer_erase(customer=obj, erased_by=request.user)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        """The bulk delete erases customers too; staff accounts are deleted."""
+        for user in queryset.order_by("pk"):
+            self.delete_model(request, user)
 
     def get_queryset(self, request):
         return (

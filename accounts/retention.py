@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
 from recommender.models import BehaviourEvent
 
@@ -23,14 +24,15 @@ PRUNED_EVENT_KINDS = (
 
 
 def personal_data_prune(*, now=None) -> dict[str, int]:
-    """Delete browsing events past their retention and expired sessions.
+    """Delete browsing events past their retention, expired sessions and expired
+    API tokens.
 
     Works in small transactions, so it can run beside the shop and be interrupted;
     return how many rows of each kind went.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.BEHAVIOUR_EVENT_RETENTION_DAYS)
-    removed = {"behaviour events": 0, "sessions": 0}
+    removed = {"behaviour events": 0, "sessions": 0, "API tokens": 0}
     for kind in PRUNED_EVENT_KINDS:
         old = BehaviourEvent.objects.filter(kind=kind, occurred_at__lt=cutoff)
         while ids := list(old.values_list("pk", flat=True)[:PRUNE_CHUNK]):
@@ -39,4 +41,5 @@ def personal_data_prune(*, now=None) -> dict[str, int]:
                     pk__in=ids
                 ).delete()[0]
     removed["sessions"] = Session.objects.filter(expire_date__lt=now).delete()[0]
+    removed["API tokens"] = AuthToken.objects.filter(expiry__lt=now).delete()[0]
     return removed

@@ -3,6 +3,8 @@
 from collections import Counter
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
@@ -10,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from orders.models import Order
 from recommender.models import (
@@ -59,16 +61,20 @@ def account_update(
 
 
 @transaction.atomic
-def token_obtain(*, user: User) -> Token:
-    """Return the user's API token, creating it on first use."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
+def token_obtain(*, user: User) -> tuple[AuthToken, str]:
+    """Create an API token for the user; return it and its key (shown once: only
+    its digest is stored). Beyond API_TOKENS_PER_USER live tokens, the oldest go."""
+    token, key = AuthToken.objects.create(user=user)
+    keep = AuthToken.objects.filter(user=user).order_by("-created", "-pk")
+    surplus = keep.values_list("pk", flat=True)[settings.API_TOKENS_PER_USER :]
+    AuthToken.objects.filter(pk__in=list(surplus)).delete()
+    return token, key
 
 
 @transaction.atomic
 def token_revoke(*, user: User) -> bool:
-    """Delete the user's API token; return whether there was one."""
-    deleted, _ = Token.objects.filter(user=user).delete()
+    """Delete every API token of the user; return whether there was one."""
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
     return bool(deleted)
 
 
@@ -112,16 +118,24 @@ def customer_erase(*, customer: User, erased_by: User | None = None) -> ErasedCu
     removed["segment rows"] = CustomerSegment.objects.filter(
         customer=customer
     ).delete()[0]
-    removed["API tokens"] = Token.objects.filter(user=customer).delete()[0]
+    removed["API tokens"] = AuthToken.objects.filter(user=customer).delete()[0]
     removed["profiles"] = CustomerProfile.objects.filter(user=customer).delete()[0]
     removed["orders anonymised"] = Order.objects.filter(customer=customer).update(
         customer=None, country=""
     )
-    # The admin's history of changes to the account names the customer.
-    LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(User),
+    # The admin's history of changes to the account and its profile (whose key is
+    # the account's) names the customer and what changed.
+    removed["audit entries anonymised"] = LogEntry.objects.filter(
+        content_type__in=ContentType.objects.get_for_models(
+            User, CustomerProfile
+        ).values(),
         object_id=str(customer.pk),
     ).update(object_repr="Erased customer", change_message="")
+    # Sign-in attempts recorded by the lockout name the username.
+    removed["sign-in records"] = sum(
+        model.objects.filter(username=customer.username).delete()[0]
+        for model in (AccessAttempt, AccessLog, AccessFailureLog)
+    )
     tombstone = ErasedCustomer.objects.create(
         pseudonym=pseudonymise(customer.pk),
         external_id_hash=pseudonymise(customer.external_id)

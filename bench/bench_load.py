@@ -20,6 +20,7 @@ test from one address would hit them); everything else is the production set-up.
 """
 
 import argparse
+import hashlib
 import http.client
 import json
 import multiprocessing
@@ -54,9 +55,16 @@ def setup_django() -> None:
     django.setup()
 
 
+def token_key(username: str) -> str:
+    """The load users' API keys: derived from the name, since only digests are
+    stored (knox)."""
+    return hashlib.sha256(f"load-bench-{username}".encode()).hexdigest()
+
+
 def populate(*, products: int, customers: int, seed: int) -> None:
     """Bulk-create the store, once per database."""
-    from rest_framework.authtoken.models import Token
+    from knox.crypto import hash_token
+    from knox.models import AuthToken
 
     from accounts.models import User
     from catalog.models import Category, Product
@@ -91,8 +99,13 @@ def populate(*, products: int, customers: int, seed: int) -> None:
     users.append(
         User.objects.create(username="loadstaff", is_staff=True, is_superuser=True)
     )
-    Token.objects.bulk_create(
-        Token(user=user, key=secrets.token_hex(20)) for user in users
+    AuthToken.objects.bulk_create(
+        AuthToken(
+            user=user,
+            digest=hash_token(token_key(user.username)),
+            token_key=token_key(user.username)[:15],
+        )
+        for user in users
     )
 
     lists = active_batch("recommender")
@@ -107,6 +120,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ecomsite.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "PSEUDONYM_KEY": os.environ.get("PSEUDONYM_KEY", "bench-pseudonym-key"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "API_THROTTLE_USER": "100000000/minute",
@@ -223,19 +237,20 @@ def report(results, seconds: float) -> dict:
 def checkout_race(base: str, buyers: int, units: int) -> dict:
     """`buyers` customers each order one of a product's last `units` units at once."""
     from django.db.models import Sum
-    from rest_framework.authtoken.models import Token
 
+    from accounts.models import User
     from catalog.models import Product
     from orders.models import OrderLine
 
     product = Product.objects.get(sku="LOAD-000000")
     OrderLine.objects.filter(product=product).delete()
     Product.objects.filter(pk=product.pk).update(stock_on_hand=units)
-    tokens = list(
-        Token.objects.filter(user__username__startswith="load", user__is_staff=False)
-        .order_by("user_id")
-        .values_list("key", flat=True)[:buyers]
-    )
+    tokens = [
+        token_key(username)
+        for username in User.objects.filter(username__startswith="load", is_staff=False)
+        .order_by("pk")
+        .values_list("username", flat=True)[:buyers]
+    ]
     body = json.dumps({"lines": [{"sku": product.sku, "quantity": 1}]}).encode()
     barrier = threading.Barrier(len(tokens))
     statuses: list[int] = []
@@ -279,8 +294,8 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
     setup_django()
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
+    from accounts.models import User
     from catalog.models import Product
 
     call_command("migrate", verbosity=0)
@@ -294,12 +309,13 @@ def main() -> None:
     skus = list(
         Product.objects.filter(sku__startswith="LOAD-").values_list("sku", flat=True)
     )
-    tokens = list(
-        Token.objects.filter(
-            user__username__startswith="load", user__is_staff=False
-        ).values_list("key", flat=True)
-    )
-    staff_token = Token.objects.get(user__username="loadstaff").key
+    tokens = [
+        token_key(username)
+        for username in User.objects.filter(
+            username__startswith="load", is_staff=False
+        ).values_list("username", flat=True)
+    ]
+    staff_token = token_key("loadstaff")
     from django.db import connections
 
     connections.close_all()  # no connection crosses into the client processes

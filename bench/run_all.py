@@ -61,6 +61,7 @@ BENCHES = [
         ],
     ),
     ("platform overhead", "bench_platform_overhead.py", "postgres", []),
+    ("fuzz: API calls, forms and admin actions", "bench_fuzz.py", "sqlite", []),
     (
         "product pages",
         "bench_product_pages.py",

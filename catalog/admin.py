@@ -19,6 +19,7 @@ from ecomsite.admin_tools import (
     selected_object_filter,
     thumbnail_html,
 )
+from ecomsite.numbers import parse_whole_number
 from forecasting.display import forecast_display
 from mlops.admin import can_start_runs
 from mlops.models import ModelKind
@@ -199,7 +200,7 @@ class CategoryTreeFilter(admin.SimpleListFilter):
         choices = [("none", "No category (to classify)")]
         choices += [(str(pk), label) for pk, label in roots]
         value = self.value()
-        if value and value.isdigit() and value not in dict(choices):
+        if parse_whole_number(value) is not None and value not in dict(choices):
             chosen = Category.objects.filter(pk=value).values_list("pk", "path")
             choices += [(str(pk), label) for pk, label in chosen]
         return choices
@@ -210,7 +211,11 @@ class CategoryTreeFilter(admin.SimpleListFilter):
             return queryset.filter(category__isnull=True)
         if not value:
             return queryset
-        root = Category.objects.filter(pk=value).values_list("path", flat=True).first()
+        root = (
+            Category.objects.filter(pk=parse_whole_number(value))
+            .values_list("path", flat=True)
+            .first()
+        )
         if root is None:
             return queryset.none()
         subtree = Category.objects.filter(

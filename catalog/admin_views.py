@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ecomsite.admin_tools import admin_change_url, admin_changelist_url
+from ecomsite.numbers import parse_whole_number
 
 from .admin_forms import StockMovementForm
 from .categorisation import category_by_id_or_path, review_accept, review_override
@@ -119,9 +120,8 @@ def _posted_decision(data) -> tuple[Product, Category]:
             raise ValidationError("Type or choose a category to file the product in.")
     else:
         raise ValidationError("No decision was posted.")
-    product = (
-        Product.objects.filter(pk=product_id).first() if product_id.isdigit() else None
-    )
+    product_pk = parse_whole_number(product_id)
+    product = Product.objects.filter(pk=product_pk).first() if product_pk else None
     if product is None:
         raise ValidationError("That product no longer exists.")
     return product, category_by_id_or_path(chosen)

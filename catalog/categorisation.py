@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from PIL import Image
 
+from ecomsite.numbers import parse_whole_number
 from mlops.bulk import bulk_insert
 from mlops.models import ModelKind, ModelVersion
 
@@ -679,10 +680,11 @@ def category_by_id_or_path(value) -> Category:
     """
     if isinstance(value, bool) or value is None or value == "":
         raise ValidationError("Give a category id or a path like 'Home > Mugs'.")
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        category = Category.objects.filter(pk=int(value)).first()
+    category_id = parse_whole_number(str(value) if isinstance(value, int) else value)
+    if category_id is not None:
+        category = Category.objects.filter(pk=category_id).first()
         if category is None:
-            raise ValidationError(f"No category has id {int(value)}.")
+            raise ValidationError(f"No category has id {category_id}.")
         return category
     if not isinstance(value, str):
         raise ValidationError("Give a category id or a path like 'Home > Mugs'.")

@@ -1,9 +1,9 @@
 """Export the catalogue as CSV for other tools."""
 
-import csv
 from pathlib import Path
 from typing import TextIO
 
+from ecomsite import csvsafe
 from ecomsite.exporting import write_atomically
 
 from .models import Product
@@ -27,7 +27,7 @@ def export_products(out: TextIO) -> int:
     confidence (4 decimals) and status; all three are empty until the model has
     spoken.
     """
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(PRODUCT_COLUMNS)
     count = 0
     rows = (

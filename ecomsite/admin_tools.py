@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from .numbers import parse_whole_number
+
 
 def admin_change_url(obj: models.Model) -> str:
     """Return the admin change page of an object."""
@@ -77,7 +79,7 @@ def selected_object_filter(field_name: str, title: str) -> type[admin.SimpleList
 
         def lookups(self, request, model_admin):
             value = self.value()
-            if not value or not value.isdigit():
+            if parse_whole_number(value) is None:
                 return []
             related = model_admin.model._meta.get_field(field_name).related_model
             obj = related._default_manager.filter(pk=value).first()
@@ -85,7 +87,12 @@ def selected_object_filter(field_name: str, title: str) -> type[admin.SimpleList
 
         def queryset(self, request, queryset):
             if self.value():
-                return queryset.filter(**{f"{field_name}_id": self.value()})
+                pk = parse_whole_number(self.value())
+                return (
+                    queryset.filter(**{f"{field_name}_id": pk})
+                    if pk
+                    else queryset.none()
+                )
             return queryset
 
     SelectedObjectFilter.title = title

@@ -1,11 +1,13 @@
 """The Celery application. Importing it must stay cheap: no TensorFlow here."""
 
-import os
 from pathlib import Path
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomsite.settings.local")
+from .environment import use_default_settings
+
+# Development settings unless DJANGO_ENV=production (which they then refuse).
+use_default_settings()
 
 app = Celery("ecomsite")
 # Also the app of threads that did not create it (a live test server, threaded WSGI

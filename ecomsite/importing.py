@@ -26,6 +26,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from tqdm import tqdm
 
+from . import csvsafe
+
 DEFAULT_ENCODING = "utf-8-sig"
 
 
@@ -278,9 +280,19 @@ class CsvRows:
 
 
 class RejectsWriter:
-    """Write rejected rows, in their original columns plus `line` and `error`."""
+    """Write rejected rows, in their original columns plus `line` and `error`.
 
-    def __init__(self, path: Path, header: list[str], encoding: str = "utf-8"):
+    `redact(values)` (column -> text) may blank what a rejects file must not keep,
+    e.g. the id of a customer erased on request.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: list[str],
+        encoding: str = "utf-8",
+        redact: Callable[[dict[str, str]], dict[str, str]] | None = None,
+    ):
         folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ImportFileError(
@@ -290,6 +302,7 @@ class RejectsWriter:
         self.path = path
         self.header = header
         self.encoding = encoding
+        self.redact = redact
         self.count = 0
         self._file = None
         self._writer = None
@@ -297,10 +310,13 @@ class RejectsWriter:
     def write(self, line: int, values: Sequence[str], error: str) -> None:
         if self._writer is None:
             self._file = open(self.path, "w", newline="", encoding=self.encoding)  # noqa: SIM115
-            self._writer = csv.writer(self._file)
+            self._writer = csvsafe.writer(self._file)
             self._writer.writerow([*self.header, "line", "error"])
         width = len(self.header)
         padded = list(values[:width]) + [""] * (width - len(values))
+        if self.redact is not None:
+            named = dict(zip(self.header, padded, strict=True))
+            padded = list(self.redact(named).values())
         self._writer.writerow([*padded, line, error])
         self.count += 1
 
@@ -345,7 +361,11 @@ def run_import(
     summary = ImportSummary(path=path, unit=importer.unit)
     summary.rejects_path = Path(options.rejects_path or default_rejects_path(path))
     try:
-        rejects = RejectsWriter(summary.rejects_path, rows.header)
+        rejects = RejectsWriter(
+            summary.rejects_path,
+            rows.header,
+            redact=getattr(importer, "redact_reject", None),
+        )
     except ImportFileError:
         rows.close()
         raise

@@ -19,6 +19,7 @@ from ecomsite.admin_tools import (
     admin_link,
     selected_object_filter,
 )
+from ecomsite.numbers import parse_whole_number, parse_whole_numbers
 
 from . import selectors, services
 from .models import PurchaseOrder, SalesRecord
@@ -389,7 +390,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         days = request.GET.get("days", "")
-        days = int(days) if days.isdigit() and 0 < int(days) <= 365 else None
+        days = parse_whole_number(days, maximum=365) or None
         days = days or DEFAULT_STOCKOUT_DAYS
         advice = selectors.upcoming_stockouts(days=days)
         return self._advice_page(
@@ -426,7 +427,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def _create_suggested(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        ids = [int(pk) for pk in request.POST.getlist("product") if pk.isdigit()]
+        ids = parse_whole_numbers(request.POST.getlist("product"))
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()

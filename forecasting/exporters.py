@@ -1,6 +1,5 @@
 """Export the served demand and price forecasts as CSV."""
 
-import csv
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -8,6 +7,7 @@ from typing import TextIO
 from django.db.models import Q
 from django.utils import timezone
 
+from ecomsite import csvsafe
 from ecomsite.exporting import write_atomically
 
 from .ml.panel import PERIOD_DAYS
@@ -40,7 +40,7 @@ def export_forecasts(out: TextIO, today: date | None = None) -> int:
         .values_list("product__sku", "period_start", "kind", "p10", "p50", "p90")
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(FORECAST_COLUMNS)
     count = 0
     for sku, period_start, kind, p10, p50, p90 in rows:

@@ -25,7 +25,8 @@ STOCKOUT_DAYS = 28
 
 
 def staff_page(view):
-    """Let staff in; send anonymous visitors to the admin login, refuse customers."""
+    """Let in staff who may view forecasts; send anonymous visitors to the admin
+    login, refuse customers and other staff."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -34,6 +35,8 @@ def staff_page(view):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not (user.is_active and user.is_staff):
             raise PermissionDenied("Forecasts are for staff.")
+        if not user.has_perm("forecasting.view_forecastpoint"):
+            raise PermissionDenied("Viewing forecasts needs that permission.")
         return view(request, *args, **kwargs)
 
     return guarded

@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ecomsite.numbers import parse_whole_numbers
+
 from .models import (
     InferenceChunk,
     ModelKind,
@@ -119,11 +121,9 @@ class RunAdmin(ReadOnlyAdmin):
         """Return the progress of the runs in `?ids=1,2,3` as JSON (polled by pages)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ids = [
-            int(part)
-            for part in request.GET.get("ids", "").split(",")[:PROGRESS_IDS_LIMIT]
-            if part.strip().isdigit()
-        ]
+        ids = parse_whole_numbers(
+            request.GET.get("ids", "").split(","), limit=PROGRESS_IDS_LIMIT
+        )
         runs = Run.objects.filter(pk__in=ids).order_by("pk")
         return JsonResponse({"runs": [run_progress(run) for run in runs]})
 
@@ -183,9 +183,15 @@ class RunAdmin(ReadOnlyAdmin):
         seconds = run.duration_seconds
         return "—" if seconds is None else f"{seconds:.1f} s"
 
-    @admin.action(description="Run again (new runs of the same kind and type)")
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("mlops.add_run")
+
+    @admin.action(
+        description="Run again (new runs of the same kind and type)",
+        permissions=["retry"],
+    )
     def retry_runs(self, request, queryset):
-        if not request.user.has_perm("mlops.add_run"):
+        if not self.has_retry_permission(request):
             raise PermissionDenied
         for run in queryset:
             run_request(

@@ -79,6 +79,7 @@ class GenericFormat:
     """`order_id,customer_id,sku,quantity,unit_price,ordered_at[,country]`."""
 
     name = "generic"
+    personal_columns = ("customer_id", "country")  # the customer's id first
     required_columns = (
         "order_id", "customer_id", "sku", "quantity", "unit_price", "ordered_at",
     )  # fmt: skip
@@ -128,6 +129,7 @@ class OnlineRetailFormat:
     """
 
     name = "online-retail"
+    personal_columns = ("CustomerID", "Country")
     required_columns = (
         "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
         "UnitPrice", "CustomerID", "Country",
@@ -187,6 +189,7 @@ class CompleteJourneyFormat:
     """
 
     name = "complete-journey"
+    personal_columns = ("household_id",)
     required_columns = (
         "household_id", "store_id", "basket_id", "product_id", "quantity",
         "sales_value", "transaction_timestamp",
@@ -401,6 +404,18 @@ class OrderImporter:
                 self._customer_ids.update(created)
                 result.created["customers"] += len(created)
         return self._customer_ids
+
+    def redact_reject(self, values: dict[str, str]) -> dict[str, str]:
+        """Blank the customer's columns of a rejected row of an erased customer."""
+        id_column, *_ = self.format.personal_columns
+        try:
+            external = external_id(values, id_column)
+        except (RowRejected, KeyError):
+            external = (values.get(id_column) or "").strip()
+        if not external or not self._erased_among([external]):
+            return values
+        blank = dict.fromkeys(self.format.personal_columns, "")
+        return {**values, **{k: v for k, v in blank.items() if k in values}}
 
     @staticmethod
     def _erased_among(externals: Iterable[str]) -> list[str]:

@@ -6,9 +6,10 @@ from .models import Order, OrderLine
 
 
 def order_list_for(user) -> QuerySet[Order]:
-    """Return the orders a user may see: staff all of them, a customer only their own."""
+    """Return the orders a user may see: staff who may view orders all of them,
+    anyone else (customers, other staff) only their own."""
     orders = Order.objects.select_related("customer")
-    if user.is_staff:
+    if user.is_staff and user.has_perm("orders.view_order"):
         return orders
     return orders.filter(customer=user)
 

@@ -1,12 +1,11 @@
 """Admin of customer segments, the segment overview and segment CSV exports."""
 
-import csv
-
 from django.contrib import admin
 from django.http import Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from ecomsite import csvsafe
 from ecomsite.admin_tools import ReadOnlyAdminMixin, admin_changelist_url, admin_link
 
 from .models import CustomerSegment
@@ -28,7 +27,7 @@ class _Echo:
 
 def csv_response(rows, filename: str) -> StreamingHttpResponse:
     """Stream rows (lists) as a CSV download."""
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv"
     )

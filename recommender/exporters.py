@@ -1,10 +1,10 @@
 """Export the served "for you" lists as CSV, as customers would see them."""
 
-import csv
 from itertools import groupby
 from pathlib import Path
 from typing import TextIO
 
+from ecomsite import csvsafe
 from ecomsite.exporting import write_atomically
 
 from .models import Recommendation
@@ -28,7 +28,7 @@ def export_recommendations(out: TextIO) -> int:
     inserted); `customer_id` is the id the customer was imported with, else the
     shop's own id. Rows are streamed from the active batch.
     """
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(RECOMMENDATION_COLUMNS)
     rules = load_rules()
     rows = (

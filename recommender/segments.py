@@ -382,18 +382,23 @@ def segment_csv_rows(segment: str):
 
 
 def customers_csv_rows(rows: QuerySet[CustomerSegment]):
-    """Yield the CSV header, then one row per segment row: customer id as imported
-    (external id, else pk), username, e-mail, segment, churn risk, top categories."""
+    """Yield the CSV header, then one row per segment row of a customer who opted in
+    to marketing: customer id as imported (external id, else pk), username, e-mail,
+    segment, churn risk, top categories. These files feed campaigns."""
     yield CSV_HEADER
-    values = rows.values_list(
-        "customer__external_id",
-        "customer_id",
-        "customer__username",
-        "customer__email",
-        "rfm_segment",
-        "churn_risk",
-        "category_affinities",
-    ).iterator(chunk_size=2000)
+    values = (
+        rows.filter(customer__profile__marketing_opt_in=True)
+        .values_list(
+            "customer__external_id",
+            "customer_id",
+            "customer__username",
+            "customer__email",
+            "rfm_segment",
+            "churn_risk",
+            "category_affinities",
+        )
+        .iterator(chunk_size=2000)
+    )
     for external_id, pk, username, email, name, risk, affinities in values:
         yield [
             external_id or pk,

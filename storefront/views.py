@@ -14,6 +14,7 @@ from catalog.selectors import (
     visually_similar_products,
 )
 from catalog.services import InsufficientStock
+from ecomsite.numbers import parse_whole_number
 from orders.selectors import order_history_for
 from recommender.selectors import (
     bought_together,
@@ -170,9 +171,9 @@ def basket_detail(request: HttpRequest) -> HttpResponse:
 
 
 def _basket_update(request: HttpRequest, basket: Basket) -> None:
-    remove = request.POST.get("remove", "")
-    if remove.isdigit():
-        basket.remove(int(remove))
+    remove = parse_whole_number(request.POST.get("remove", ""))
+    if remove is not None:
+        basket.remove(remove)
         messages.success(request, "Removed from your basket.")
         return
     bad = False
@@ -180,10 +181,11 @@ def _basket_update(request: HttpRequest, basket: Basket) -> None:
         raw = request.POST.get(f"quantity-{pk}")
         if raw is None:
             continue
-        if not raw.strip().isdigit():
+        quantity = parse_whole_number(raw)
+        if quantity is None:
             bad = True
             continue
-        basket.set(pk, int(raw))
+        basket.set(pk, quantity)
     if bad:
         messages.error(request, "Quantities must be whole numbers; 0 removes a line.")
     else:

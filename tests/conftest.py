@@ -9,6 +9,13 @@ from rest_framework.test import APIClient
 from tests.factories import CustomerFactory, StaffFactory
 
 
+def pytest_report_header(config):
+    """Print the fuzz tests' seed, so that a failing run can be replayed."""
+    from tests.security.fuzzing import replay_hint
+
+    return f"fuzz: {replay_hint()}"
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip PostgreSQL-only tests on SQLite, and refuse to skip them in CI."""
     if connection.vendor == "postgresql":

@@ -43,7 +43,10 @@ class MeUpdateInputSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(
-        source="key",
         read_only=True,
-        help_text="Send it as `Authorization: Token <token>`.",
+        help_text="Send it as `Authorization: Token <token>`. Shown once: only a "
+        "digest of it is stored.",
+    )
+    expiry = serializers.DateTimeField(
+        read_only=True, help_text="When the token stops working."
     )

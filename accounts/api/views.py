@@ -1,5 +1,6 @@
 """Account endpoints: the signed-in user's details and API tokens."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -65,27 +66,33 @@ class TokenObtainView(APIView):
     @extend_schema(
         tags=["account"],
         summary="Obtain an API token",
-        description="The same token is returned until it is revoked. "
-        "Throttled per client address.",
+        description="Each call returns a new token, valid until `expiry` or until "
+        "revoked; only its digest is stored. Throttled per client address; "
+        "repeated failures lock the address out for a while (429).",
         request=AuthTokenSerializer,
         responses={200: TokenSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
+        # Django's own request, so that the lockout (django-axes) sees the attempt
+        # and its middleware answers 429 once the address is locked out.
         credentials = AuthTokenSerializer(
-            data=request.data, context={"request": request}
+            data=request.data, context={"request": request._request}
         )
         credentials.is_valid(raise_exception=True)
-        token = token_obtain(user=credentials.validated_data["user"])
-        return Response(TokenSerializer(token).data)
+        user = credentials.validated_data["user"]
+        token, key = token_obtain(user=user)
+        # A sign-in like the admin's: resets the lockout count, records last_login.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        return Response(TokenSerializer({"token": key, "expiry": token.expiry}).data)
 
 
 class TokenRevokeView(APIView):
-    """Delete the signed-in user's API token."""
+    """Delete the signed-in user's API tokens."""
 
     @extend_schema(
         tags=["account"],
-        summary="Revoke my API token",
+        summary="Revoke my API tokens",
         request=None,
         responses={204: None},
     )

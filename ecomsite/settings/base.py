@@ -1,5 +1,6 @@
 """Settings shared by every environment, read from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -10,6 +11,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
+# DJANGO_ENV=production makes manage.py and Celery use the production settings and
+# the development and test settings refuse to load (ecomsite.environment).
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")  # required in production.py
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
@@ -24,7 +27,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # only until its tokens are migrated to knox
+    "knox",
+    "axes",
+    "ecomsite.apps.PlatformConfig",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -48,8 +54,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ecomsite.security.AdminSelectionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ecomsite.security.ContentSecurityPolicyMiddleware",
+    # Last: turns a sign-in refused by the lockout into a 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Scripts, styles, images and fonts from the site itself only, no inline script;
@@ -101,6 +110,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+
+# The lockout backend first: it refuses sign-ins from a locked-out client.
+AUTHENTICATION_BACKENDS = [
+    "ecomsite.signin.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -179,8 +194,9 @@ SHOP_REPEAT_PURCHASE = {"auto": None, "true": True, "false": False}.get(
     env.str("SHOP_REPEAT_PURCHASE", default="auto").strip().lower(),
     env.bool("SHOP_REPEAT_PURCHASE", default=False),
 )
-# Key of the keyed hashes that pseudonymise customers in training data and tombstones;
-# defaults to SECRET_KEY. Changing it makes old tombstones unrecognisable.
+# Key of the keyed hashes that pseudonymise customers in training data and tombstones.
+# Required in production, apart from SECRET_KEY (rotating the secret must not let
+# erased customers back in); changing it makes old tombstones unrecognisable.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default="")
 # Views, cart adds and searches older than this are deleted nightly (accounts.tasks).
 BEHAVIOUR_EVENT_RETENTION_DAYS = env.int("BEHAVIOUR_EVENT_RETENTION_DAYS", default=365)
@@ -199,7 +215,33 @@ IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 # transaction mode before 1.21).
 PREPARED_READS = env.bool("PREPARED_READS", default=True)
 
+# --- Client addresses, sign-in lockout, API tokens ---------------------------
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the
+# default) trusts REMOTE_ADDR only: the header is then ignored, so that a client
+# cannot choose the address its throttles and lockout count against.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# django-axes: failed sign-ins on the admin, the storefront and the API token
+# endpoint, counted per client address (the same rule as the API throttles).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ecomsite.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "ecomsite.signin.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+# django-rest-knox: API tokens are stored as SHA-512 digests and expire.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# The most live tokens one user holds; obtaining another retires the oldest.
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)
+
 REST_FRAMEWORK = {
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "ecomsite.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

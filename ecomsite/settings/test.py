@@ -3,11 +3,16 @@
 import tempfile
 from pathlib import Path
 
+from ecomsite.environment import refuse_in_production
+
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, artifact_storage_config, env
 
+refuse_in_production(__name__)
+
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
+PSEUDONYM_KEY = "test-only-pseudonym-key"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerProfile
@@ -129,8 +129,11 @@ def test_token_obtain_and_use(customer):
     )
 
     assert response.status_code == 200
-    token = response.json()["token"]
-    assert token == Token.objects.get(user=customer).key
+    body = response.json()
+    token = body["token"]
+    stored = AuthToken.objects.get(user=customer)
+    assert token not in (stored.digest, stored.token_key)  # only a digest is kept
+    assert stored.expiry is not None and body["expiry"]
     anonymous.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert anonymous.get(ME).json()["username"] == customer.username
 
@@ -141,7 +144,7 @@ def test_token_obtain_refuses_a_wrong_password(customer):
     )
 
     assert response.status_code == 400
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_token_revoke(customer):
@@ -153,7 +156,7 @@ def test_token_revoke(customer):
 
     assert client.post(f"{TOKEN}revoke/").status_code == 204
     assert client.get(ME).status_code in (401, 403)
-    assert not Token.objects.filter(user=customer).exists()
+    assert not AuthToken.objects.filter(user=customer).exists()
 
 
 def test_token_endpoint_is_throttled_per_client(customer, settings):
@@ -183,3 +186,7 @@ def test_token_endpoint_ignores_a_session(customer):
     )
 
     assert response.status_code == 200
+    # The token is the credentials' user's, not the signed-in browser's.
+    as_token = APIClient()
+    as_token.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert as_token.get(ME).json()["username"] == customer.username

@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts.models import CustomerProfile
 from mlops.models import ModelVersion, Run, ServedBatch
@@ -71,7 +71,7 @@ def history(tmp_path):
     CustomerSegment.objects.create(
         batch=segments_batch(), customer=user, rfm_segment="loyal"
     )
-    Token.objects.create(user=user)
+    AuthToken.objects.create(user=user)
     return path, user, session.session_key, stranger
 
 
@@ -85,7 +85,7 @@ def assert_erased(user, session_key, stranger, before_totals, lines_before):
     assert not Session.objects.filter(session_key=session_key).exists()
     assert not Recommendation.objects.filter(customer_id=user.pk).exists()
     assert not CustomerSegment.objects.filter(customer_id=user.pk).exists()
-    assert not Token.objects.filter(user_id=user.pk).exists()
+    assert not AuthToken.objects.filter(user_id=user.pk).exists()
     assert not CustomerProfile.objects.filter(user_id=user.pk).exists()
     kept = Order.objects.filter(number__in=["A-1", "A-2"])
     assert [(o.customer_id, o.country) for o in kept] == [(None, "")] * 2

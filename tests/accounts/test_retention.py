@@ -66,7 +66,11 @@ def test_a_second_prune_deletes_nothing_more(settings):
     settings.BEHAVIOUR_EVENT_RETENTION_DAYS = 30
     BehaviourEventFactory(occurred_at=days_ago(60))
     assert personal_data_prune()["behaviour events"] == 1
-    assert personal_data_prune() == {"behaviour events": 0, "sessions": 0}
+    assert personal_data_prune() == {
+        "behaviour events": 0,
+        "sessions": 0,
+        "API tokens": 0,
+    }
 
 
 def test_the_prune_is_seeded_nightly_in_beat_and_the_task_runs():
@@ -75,4 +79,8 @@ def test_the_prune_is_seeded_nightly_in_beat_and_the_task_runs():
     task = PeriodicTask.objects.get(task="accounts.tasks.prune_personal_data")
 
     assert task.enabled and (task.crontab.hour, task.crontab.minute) == ("3", "30")
-    assert prune_personal_data.apply().get() == {"behaviour events": 0, "sessions": 0}
+    assert prune_personal_data.apply().get() == {
+        "behaviour events": 0,
+        "sessions": 0,
+        "API tokens": 0,
+    }

@@ -30,7 +30,7 @@ def segment_row(batch, customer=None, *, segment="champions", risk=0.2, money="1
     """Write one served profile; a new customer unless one is given."""
     return CustomerSegment.objects.create(
         batch=batch,
-        customer=customer or CustomerFactory(),
+        customer=customer or CustomerFactory(profile__marketing_opt_in=True),
         recency_days=5,
         frequency=4,
         monetary=Decimal(money),

@@ -65,7 +65,9 @@ def test_overview_queries_do_not_grow_with_customers(admin_client, batch):
 
 
 def test_export_lists_a_segments_customers_with_their_imported_id(admin_client, batch):
-    imported = CustomerFactory(external_id="C-17", email="c17@example.com")
+    imported = CustomerFactory(
+        external_id="C-17", email="c17@example.com", profile__marketing_opt_in=True
+    )
     segment_row(batch, imported, segment="at_risk", risk=0.91)
     segment_row(batch, segment="champions")
     old = served_segments_batch(state=ServedBatch.State.SUPERSEDED)

@@ -1,8 +1,10 @@
 """Fuzz the API from its own OpenAPI schema with schemathesis, in-process over WSGI.
 
-Every operation gets generated requests, valid and invalid ones, as a customer and as
-staff; unsafe methods run too, on the test database. Every response must be no 5xx
-and must conform to the schema (status code, content type, body).
+Every operation gets generated requests, valid and invalid ones, as an anonymous
+caller, a customer and staff; unsafe methods run too, on the test database. Every
+response must be no 5xx and must conform to the schema (status code, content type,
+body). Examples come from the day's seed (tests/security/fuzzing.py: printed in the
+pytest header, FUZZ_SEED replays, FUZZ_SCALE runs longer).
 """
 
 from collections import Counter
@@ -13,10 +15,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -25,7 +27,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.services import token_obtain
 from tests.factories import CustomerFactory, OrderFactory, ProductFactory, StaffFactory
+from tests.security.fuzzing import explore, fuzz_scale, replay_hint
 
 CHECKS = [
     not_a_server_error,
@@ -33,8 +37,8 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 14  # per generation mode; ~520 requests per role
-MIN_REQUESTS_PER_ROLE = 500  # two roles: over 1,000 requests in all
+EXAMPLES_PER_OPERATION = 6  # per generation mode (× FUZZ_SCALE); ~220 per role
+MIN_REQUESTS_PER_ROLE = 200 * fuzz_scale()
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +97,23 @@ def point_at_known_rows(body, known) -> None:
                 point_at_known_rows(value, known)
 
 
+_keys: dict[int, str] = {}
+
+
+def credentials_of(user) -> dict:
+    """The Authorization header of `user` (none for an anonymous caller); a token
+    revoked by a fuzzed request is re-issued, so that each request runs as `user`."""
+    if user is None:
+        return {}
+    if user.pk not in _keys or not AuthToken.objects.filter(user=user).exists():
+        _keys[user.pk] = token_obtain(user=user)[1]
+    return {"Authorization": f"Token {_keys[user.pk]}"}
+
+
 def fuzz_operation(operation, *, mode, user, known, protected_ids, counter, failures):
     """Run one operation's generated cases; return nothing, record failures."""
 
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.filter_too_much,
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @explore(EXAMPLES_PER_OPERATION)
     @given(case=operation.as_strategy(generation_mode=mode), use_known=st.booleans())
     def run(case, use_known):
         if use_known:
@@ -120,9 +126,7 @@ def fuzz_operation(operation, *, mode, user, known, protected_ids, counter, fail
             use_known or case.path_parameters.get("id") in protected_ids
         ):
             case.path_parameters["id"] = CustomerFactory().pk
-        # A revoked token is re-issued, so that each request runs as `user`.
-        token, _ = Token.objects.get_or_create(user=user)
-        response = case.call(headers={"Authorization": f"Token {token.key}"})
+        response = case.call(headers=credentials_of(user))
         counter[(operation.label, mode.value, response.status_code)] += 1
         try:
             case.validate_response(response, checks=CHECKS)
@@ -136,9 +140,10 @@ def fuzz_operation(operation, *, mode, user, known, protected_ids, counter, fail
         assert mode is GenerationMode.NEGATIVE, operation.label
 
 
-@pytest.mark.parametrize("role", ["customer", "staff"])
+@pytest.mark.parametrize("role", ["anonymous", "customer", "staff"])
 def test_api_survives_schema_fuzzing(role, api_schema, in_process_wsgi, shop):
-    user = shop[role]
+    _keys.clear()
+    user = shop.get(role)
     protected_ids = {shop["customer"].pk, shop["staff"].pk}
     counter: Counter = Counter()
     failures: list[str] = []
@@ -154,12 +159,12 @@ def test_api_survives_schema_fuzzing(role, api_schema, in_process_wsgi, shop):
                 failures=failures,
             )
 
-    assert not failures, "\n\n".join(dict.fromkeys(failures))
+    assert not failures, "\n\n".join([*dict.fromkeys(failures), replay_hint()])
     requests = sum(counter.values())
     succeeded = sum(n for (_, _, status), n in counter.items() if status < 300)
-    print(f"{role}: {requests} requests, {succeeded} of them 2xx")
+    print(f"{role}: {requests} requests, {succeeded} of them 2xx; {replay_hint()}")
     assert requests >= MIN_REQUESTS_PER_ROLE, counter
-    assert succeeded >= 50, counter  # the happy paths were reached too
+    assert succeeded >= 20, counter  # the happy paths were reached too
     assert not [key for key in counter if key[2] >= 500]
 
 

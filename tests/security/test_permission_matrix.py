@@ -1,22 +1,27 @@
-"""Who may do what: every API endpoint and staff page, for every kind of caller.
+"""Who may do what: every API endpoint, staff page and admin action, for every
+kind of caller.
 
 The API routes are enumerated from the URL resolver, so a new endpoint without a
 row in MATRIX fails `test_every_api_endpoint_has_an_expectation`. Callers: anonymous,
-customer A (who owns the order), customer B, and staff (a superuser). Another
-customer's objects are not found (404); staff-only data is refused to customers
-(403) and asks anonymous callers to authenticate (401).
+customer A (who owns the order), customer B, a superuser, and one staff member in
+each role of accounts.roles (real groups, no superuser). Another customer's objects
+are not found (404); staff-only data is refused to customers (403) and asks
+anonymous callers to authenticate (401); a role without the permission a row
+`needs` gets `denied`.
 """
 
 from dataclasses import dataclass, field
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission
-from django.test import Client
+from django.contrib.auth.models import Group, Permission
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.roles import ROLES as ROLE_PERMISSIONS
+from accounts.roles import roles_sync
+from accounts.services import token_obtain
 from catalog.models import Product
 from tests.factories import (
     CategoryFactory,
@@ -28,6 +33,14 @@ from tests.factories import (
 )
 
 ROLES = ("anonymous", "customer_a", "customer_b", "staff")
+STAFF_ROLES = {
+    "catalogue_manager": "Catalogue manager",
+    "stock_manager": "Stock manager",
+    "marketing": "Marketing",
+    "support": "Support",
+    "read_only": "Read-only",
+}
+CALLERS = (*ROLES, *STAFF_ROLES)
 API_PREFIX = "api/v1/"
 NOT_ROUTES = {"api-not-found"}  # a JSON 404, no view
 
@@ -43,6 +56,14 @@ class Case:
     body: dict | None = None  # "@key" stands for lookup(world, key)
     query: dict | None = None
     label: str = ""
+    needs: tuple[str, ...] = ()  # permissions a non-superuser staff member needs
+    denied: int = 403  # what such a member without them gets
+
+    def expected_for(self, caller: str) -> int:
+        if caller in ROLES:
+            return self.expected[ROLES.index(caller)]
+        granted = set(ROLE_PERMISSIONS[STAFF_ROLES[caller]])
+        return self.expected[3] if set(self.needs) <= granted else self.denied
 
     @property
     def id(self) -> str:
@@ -52,6 +73,8 @@ class Case:
 PUBLIC = (200, 200, 200, 200)
 SIGNED_IN = (401, 200, 200, 200)
 STAFF_ONLY = (401, 403, 403, 200)
+SEGMENTS = "recommender.view_customersegment"
+FORECASTS = "forecasting.view_forecastpoint"
 
 MATRIX = [
     # Catalogue: public reads; inactive products only for staff; review for staff.
@@ -77,6 +100,7 @@ MATRIX = [
         "post",
         (401, 403, 403, 415),  # 415 for staff: JSON, not a multipart upload
         {"sku": "product"},
+        needs=("catalog.add_productimage",),
     ),
     Case("api-product-similar", "get", PUBLIC, {"sku": "product"}),
     Case("api-product-bought-together", "get", PUBLIC, {"sku": "product"}),
@@ -85,6 +109,7 @@ MATRIX = [
         "post",
         (401, 403, 403, 400),  # 400 for staff: the model has suggested nothing
         {"sku": "product"},
+        needs=("catalog.review_category",),
     ),
     Case(
         "api-product-category-override",
@@ -92,6 +117,7 @@ MATRIX = [
         STAFF_ONLY,
         {"sku": "product"},
         body={"category": "@category"},
+        needs=("catalog.review_category",),
     ),
     Case("api-category-list", "get", PUBLIC),
     Case("api-category-tree", "get", PUBLIC),
@@ -104,7 +130,14 @@ MATRIX = [
         (401, 201, 201, 201),
         body={"lines": [{"sku": "@product", "quantity": 1}]},
     ),
-    Case("api-order-detail", "get", (401, 200, 404, 200), {"number": "order"}),
+    Case(
+        "api-order-detail",
+        "get",
+        (401, 200, 404, 200),
+        {"number": "order"},
+        needs=("orders.view_order",),
+        denied=404,  # staff without it see only their own orders
+    ),
     # Account.
     Case("api-me", "get", SIGNED_IN),
     Case("api-me", "patch", SIGNED_IN, body={"first_name": "Ada"}),
@@ -122,56 +155,104 @@ MATRIX = [
         body={"username": "customer_a", "password": "correct-horse-battery"},
     ),
     Case("api-token-revoke", "post", (401, 204, 204, 204)),
-    Case("api-customer-erase", "post", (401, 403, 403, 204), {"pk": "victim"}),
+    Case(
+        "api-customer-erase",
+        "post",
+        (401, 403, 403, 204),
+        {"pk": "victim"},
+        needs=("accounts.delete_user",),
+    ),
     Case(
         "api-customer-erase",
         "post",
         (401, 403, 403, 400),  # staff accounts are not erased
         {"pk": "staff"},
         label="staff account",
+        needs=("accounts.delete_user",),
     ),
     # Recommendations: mine when signed in; anyone else's for staff only.
     Case("api-my-recommendations", "get", SIGNED_IN),
-    Case("api-customer-recommendations", "get", STAFF_ONLY, {"pk": "customer_a"}),
+    Case(
+        "api-customer-recommendations",
+        "get",
+        STAFF_ONLY,
+        {"pk": "customer_a"},
+        needs=("recommender.view_recommendation",),
+    ),
     # Segments: staff only.
-    Case("api-segments", "get", STAFF_ONLY),
-    Case("api-segment-customers", "get", STAFF_ONLY, {"segment": "segment"}),
-    Case("api-segment-export", "get", STAFF_ONLY, {"segment": "segment"}),
+    Case("api-segments", "get", STAFF_ONLY, needs=(SEGMENTS,)),
+    Case(
+        "api-segment-customers",
+        "get",
+        STAFF_ONLY,
+        {"segment": "segment"},
+        needs=(SEGMENTS,),
+    ),
+    Case(
+        "api-segment-export",
+        "get",
+        STAFF_ONLY,
+        {"segment": "segment"},
+        needs=(SEGMENTS,),
+    ),
     Case(
         "api-customer-segment",
         "get",
         (401, 403, 403, 404),  # 404 for staff: no segment served yet
         {"pk": "customer_a"},
+        needs=(SEGMENTS,),
     ),
     # Forecasts: staff only.
-    Case("api-product-forecast", "get", STAFF_ONLY, {"sku": "product"}),
+    Case(
+        "api-product-forecast",
+        "get",
+        STAFF_ONLY,
+        {"sku": "product"},
+        needs=(FORECASTS,),
+    ),
     Case(
         "api-product-what-if",
         "get",
         (401, 403, 403, 404),  # 404 for staff: no forecast served yet
         {"sku": "product"},
         query={"price": "9.50"},
+        needs=(FORECASTS,),
     ),
 ]
 
-# The staff's HTML pages outside the admin, and customers' own storefront pages.
+# The staff's HTML pages outside the admin, and customers' own storefront pages
+# (staff see only their own orders there); 302 is to a login page.
 PAGES = [
-    # (url name, kwargs, expected (anonymous, A, B, staff)); 302 is to a login page.
-    ("forecasting:stockouts", {}, (302, 403, 403, 200)),
-    ("forecasting:product", {"sku": "product"}, (302, 403, 403, 200)),
-    ("storefront:order", {"number": "order"}, (302, 200, 404, 404)),
-    ("storefront:order-placed", {"number": "order"}, (302, 200, 404, 404)),
+    Case("forecasting:stockouts", "get", (302, 403, 403, 200), needs=(FORECASTS,)),
+    Case(
+        "forecasting:product",
+        "get",
+        (302, 403, 403, 200),
+        {"sku": "product"},
+        needs=(FORECASTS,),
+    ),
+    Case("storefront:order", "get", (302, 200, 404, 404), {"number": "order"}),
+    Case("storefront:order-placed", "get", (302, 200, 404, 404), {"number": "order"}),
 ]
+
+
+def role_member(role: str):
+    """A staff member (not a superuser) whose only permissions are the role's group."""
+    member = StaffFactory(username=role, is_superuser=False)
+    member.groups.add(Group.objects.get(name=STAFF_ROLES[role]))
+    return member
 
 
 @pytest.fixture
 def world(db):
     """The objects the matrix refers to by name."""
+    roles_sync()
     customer_a = CustomerFactory(username="customer_a")
     product = ProductFactory(stock=100)
     order = OrderFactory(customer=customer_a)
     OrderLineFactory(order=order, product=product)
     return {
+        **{role: role_member(role) for role in STAFF_ROLES},
         "customer_a": customer_a,
         "customer_b": CustomerFactory(username="customer_b"),
         "staff": StaffFactory(),
@@ -209,8 +290,8 @@ def resolve_body(world, body):
 def api_client(world, role) -> APIClient:
     client = APIClient()
     if role != "anonymous":
-        token, _ = Token.objects.get_or_create(user=world[role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = token_obtain(user=world[role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
@@ -243,7 +324,7 @@ def test_every_api_endpoint_has_an_expectation():
     assert covered - api_routes() == set(), "MATRIX rows for routes that are gone"
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", CALLERS)
 @pytest.mark.parametrize("case", MATRIX, ids=lambda case: case.id)
 def test_api_permission_matrix(case, role, world):
     kwargs = {name: lookup(world, key) for name, key in case.kwargs.items()}
@@ -255,11 +336,11 @@ def test_api_permission_matrix(case, role, world):
     else:
         response = send(url, resolve_body(world, case.body or {}), format="json")
 
-    expected = case.expected[ROLES.index(role)]
+    expected = case.expected_for(role)
     assert response.status_code == expected, (role, case.id, response.content[:300])
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", CALLERS)
 def test_order_list_shows_customers_only_their_own(role, world):
     response = api_client(world, role).get(reverse("api-order-list"))
 
@@ -267,7 +348,8 @@ def test_order_list_shows_customers_only_their_own(role, world):
         assert response.status_code == 401
         return
     numbers = {order["number"] for order in response.json()["results"]}
-    assert (world["order"].number in numbers) == (role in ("customer_a", "staff"))
+    sees_all = role in ("customer_a", "staff", "support")  # support: view_order
+    assert (world["order"].number in numbers) == sees_all
 
 
 def html_client(world, role) -> Client:
@@ -277,15 +359,15 @@ def html_client(world, role) -> Client:
     return client
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page[0])
+@pytest.mark.parametrize("role", CALLERS)
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_html_page_permissions(page, role, world):
-    name, kwargs, expected = page
-    url = reverse(name, kwargs={k: lookup(world, v) for k, v in kwargs.items()})
+    kwargs = {k: lookup(world, v) for k, v in page.kwargs.items()}
+    url = reverse(page.name, kwargs=kwargs)
 
     response = html_client(world, role).get(url)
 
-    assert response.status_code == expected[ROLES.index(role)], (role, url)
+    assert response.status_code == page.expected_for(role), (role, url)
     if response.status_code == 302:
         assert "login" in response["Location"]
 
@@ -366,3 +448,78 @@ def test_forecast_api_needs_a_permission(name, world):
     response = api_client({"clerk": clerk}, "clerk").get(url, {"price": "9.50"})
 
     assert response.status_code == 403
+
+
+# --- Roles in the admin --------------------------------------------------------------
+
+# Admin lists whose access is not the model's own view/change permission.
+ADMIN_VIEW_NEEDS = {
+    "admin:admin_logentry_changelist": "superuser only",  # the audit trail
+    "admin:catalog_categoryreview_changelist": "catalog.review_category",
+}
+
+
+def may_view(role: str, changelist: str, model) -> bool:
+    granted = set(ROLE_PERMISSIONS[STAFF_ROLES[role]])
+    if changelist in ADMIN_VIEW_NEEDS:
+        return ADMIN_VIEW_NEEDS[changelist] in granted
+    opts = model._meta
+    return bool(
+        {
+            f"{opts.app_label}.view_{opts.model_name}",
+            f"{opts.app_label}.change_{opts.model_name}",
+        }
+        & granted
+    )
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_each_role_reaches_only_its_admin_lists(role, world):
+    client = html_client(world, role)
+    wrong = {}
+    for model in admin.site._registry:
+        opts = model._meta
+        name = f"admin:{opts.app_label}_{opts.model_name}_changelist"
+        status = client.get(reverse(name)).status_code
+        if status != (200 if may_view(role, name, model) else 403):
+            wrong[name] = status
+    assert wrong == {}, role
+
+
+# Admin actions offered to each role, by list ("app.model"): the superuser gets
+# every action of every list; a role gets only these (delete_selected included).
+ROLE_ACTIONS = {
+    "accounts.user": {"support": {"delete_selected", "erase_customers"}},
+    "catalog.categoryreview": {"catalogue_manager": {"accept_selected"}},
+    "recommender.customersegment": {"marketing": {"export_csv"}},
+    "recommender.recommendationrule": {"marketing": {"delete_selected"}},
+    "forecasting.purchaseorder": {
+        "stock_manager": {"receive_selected", "cancel_selected"}
+    },
+}
+
+
+def offered_actions(model_admin, user) -> set[str]:
+    """The actions `user` can run on a list: those the admin offers, on a list the
+    user may open (the action is posted to the list's page)."""
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    if not model_admin.has_view_or_change_permission(request):
+        return set()
+    return set(model_admin.get_actions(request))
+
+
+@pytest.mark.parametrize("role", [*STAFF_ROLES, "staff"])
+def test_each_role_is_offered_only_its_admin_actions(role, world):
+    wrong = {}
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        label = f"{opts.app_label}.{opts.model_name}"
+        offered = offered_actions(model_admin, world[role])
+        if role == "staff":
+            expected = set().union(*ROLE_ACTIONS.get(label, {}).values())
+            if not expected <= offered:  # a superuser is offered every action
+                wrong[label] = (offered, expected)
+        elif offered != ROLE_ACTIONS.get(label, {}).get(role, set()):
+            wrong[label] = offered
+    assert wrong == {}, role

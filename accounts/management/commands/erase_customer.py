@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import customer_erase
+from ecomsite.numbers import parse_whole_number
 
 
 class Command(BaseCommand):
@@ -28,8 +29,8 @@ class Command(BaseCommand):
         if options["external"]:
             customer = users.filter(external_id=identifier).first()
             described = f"imported id {identifier!r}"
-        elif identifier.isdigit():
-            customer = users.filter(pk=int(identifier)).first()
+        elif parse_whole_number(identifier) is not None:
+            customer = users.filter(pk=parse_whole_number(identifier)).first()
             described = f"id {identifier}"
         else:
             raise CommandError(

@@ -17,5 +17,6 @@ class Command(BaseCommand):
         days = settings.BEHAVIOUR_EVENT_RETENTION_DAYS
         self.stdout.write(
             f"Deleted {removed['behaviour events']} behaviour events older than "
-            f"{days} days and {removed['sessions']} expired sessions."
+            f"{days} days, {removed['sessions']} expired sessions and "
+            f"{removed['API tokens']} expired API tokens."
         )

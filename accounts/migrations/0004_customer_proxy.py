@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_nightly_personal_data_prune'),
+        ('accounts', '0003_api_tokens_hashed_with_expiry'),
     ]
 
     operations = [
