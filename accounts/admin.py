@@ -108,6 +108,19 @@ def segment_profile_html(row: CustomerSegment) -> str:
 # --- Erasure (right to be forgotten), reusable by any admin of customers --------------
 
 
+def erasure_summary(customers) -> tuple[list, dict]:
+    """What deleting these customers does (an erasure), for a delete confirmation."""
+    lines = [
+        format_html(
+            "Customer {} is erased: events, lists, tokens, sessions and profile "
+            "deleted, orders kept without the customer.",
+            customer,
+        )
+        for customer in customers
+    ]
+    return lines, ({"customers erased": len(customers)} if customers else {})
+
+
 def erase_confirmation(modeladmin, request, queryset) -> TemplateResponse:
     """Show what erasing the selected accounts does and ask to confirm it."""
     customers = list(queryset.filter(is_staff=False).order_by("pk"))
@@ -236,17 +249,8 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
             )
         else:
             to_delete, counts, perms_needed, protected = [], {}, set(), []
-        for customer in customers:
-            to_delete.append(
-                format_html(
-                    "Customer {} is erased: events, lists, tokens, sessions and "
-                    "profile deleted, orders kept without the customer.",
-                    customer,
-                )
-            )
-        if customers:
-            counts["customers erased"] = len(customers)
-        return to_delete, counts, perms_needed, protected
+        erased, erased_counts = erasure_summary(customers)
+        return to_delete + erased, counts | erased_counts, perms_needed, protected
 
     def delete_model(self, request, obj):
         """Deleting a customer erases them (tombstone, events, sessions…)."""

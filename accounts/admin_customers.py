@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, DecimalField, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
@@ -30,6 +31,7 @@ from .admin import (
     CurrentSegmentFilter,
     CustomerProfileInline,
     current_segment,
+    erasure_summary,
     order_count,
     segment_profile_html,
 )
@@ -440,6 +442,20 @@ class CustomerAdmin(admin.ModelAdmin):
         erased = erase_customers(list(queryset), by=request.user)
         self.message_user(request, f"Erased {erased} customer(s).", messages.SUCCESS)
         return None
+
+    def get_deleted_objects(self, objs, request):
+        """Deleting customers erases them; their orders stay, so nothing blocks it."""
+        lines, counts = erasure_summary(list(objs))
+        return lines, counts, set(), []
+
+    def delete_model(self, request, obj):
+        """A plain delete of a customer erases them (tombstone, events, sessions…)."""
+        erase_customers([obj], by=request.user)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        """The bulk delete erases every selected customer too."""
+        erase_customers(list(queryset.order_by("pk")), by=request.user)
 
     def export_view(self, request, pk: int):
         """Download one customer's data as CSV (the page's "Export data" tool)."""

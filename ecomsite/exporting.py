@@ -1,12 +1,13 @@
 """Write export files whole or not at all, and the commands that do."""
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import StreamingHttpResponse
+
+from ecomsite import csvsafe
 
 
 def write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
@@ -59,7 +60,7 @@ class _Echo:
 
 def csv_download(rows, filename: str) -> StreamingHttpResponse:
     """Stream rows (lists, the header first) as a CSV download named `filename`."""
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv"
     )

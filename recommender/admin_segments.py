@@ -1,12 +1,12 @@
 """Admin of customer segments, the segment overview and segment CSV exports."""
 
 from django.contrib import admin
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ecomsite import csvsafe
 from ecomsite.admin_tools import ReadOnlyAdminMixin, admin_changelist_url, admin_link
+from ecomsite.exporting import csv_download as csv_response
 
 from .models import CustomerSegment
 from .segments import (
@@ -16,23 +16,6 @@ from .segments import (
     segment_overview,
     segment_snapshots,
 )
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for streaming CSV."""
-
-    def write(self, value):
-        return value
-
-
-def csv_response(rows, filename: str) -> StreamingHttpResponse:
-    """Stream rows (lists) as a CSV download."""
-    writer = csvsafe.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def movement_table(snapshot) -> dict:

@@ -148,6 +148,20 @@ def test_erase_action_on_the_list_asks_then_erases(admin_client):
     assert not User.objects.filter(pk__in=[c.pk for c in customers]).exists()
 
 
+def test_plain_delete_of_a_customer_erases_them(admin_client):
+    """Django's own delete page and bulk delete go through the erasure service."""
+    one, two, three = (valued_customer(), CustomerFactory(), CustomerFactory())
+
+    page = reverse("admin:accounts_customer_delete", args=[one.pk])
+    admin_client.post(page, {"post": "yes"})
+    bulk = {"action": "delete_selected", "_selected_action": [two.pk, three.pk]}
+    admin_client.post(LIST, {**bulk, "post": "yes"})
+
+    assert not User.objects.filter(pk__in=[one.pk, two.pk, three.pk]).exists()
+    assert ErasedCustomer.objects.count() == 3
+    assert Order.objects.filter(customer__isnull=True).count() == 3
+
+
 @pytest.mark.postgres
 def test_customer_list_queries_do_not_grow_with_rows(admin_client):
     def add(n):
