@@ -1,10 +1,10 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # Python: the pinned tensorflow-cpu 2.21.0 has wheels for 3.10-3.13 and pandas 3.1
 # needs 3.11 or newer, so 3.11, 3.12 and 3.13 are supported. The first found on PATH
-# (python3.11, then 3.12, 3.13, then python3) is used; choose one with
+# and runnable (python3.11, then 3.12, 3.13, then python3) is used; choose one with
 # `make PYTHON=python3.12 demo` (or a full path, e.g. a pyenv version's bin/python).
 SUPPORTED_PYTHONS := 3.11 3.12 3.13
-PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell command -v python$(v))) python3)
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c '' >/dev/null 2>&1 && echo python$(v))) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
