@@ -8,6 +8,7 @@ import pytest
 
 from catalog.models import Category, Product
 from forecasting.history import sales_panel
+from forecasting.ml.ensemble import ENSEMBLES
 from forecasting.models import ForecastPoint, ForecastSummary, SalesRecord
 from mlops.models import ModelVersion, Run, ServedBatch
 from mlops.runs import run_request
@@ -96,26 +97,35 @@ def test_demand_kind_measures_baselines_and_serves_forecasts_with_explanations(d
         "demand", Run.Type.TRAIN, horizon=14, calibration_origins=1, **TINY_LSTM
     )
     version = ModelVersion.objects.get(run=train)
-    assert version.algorithm == "lstm+gradient-boosting"
-    assert set(version.protocol["model_members"]) == {"lstm", "gradient-boosting"}
+    ensembles = version.protocol["ensembles"]
+    assert set(ensembles) == set(ENSEMBLES)
+    winners = [n for n, e in ensembles.items() if e["beats_members"]]
+    expected = min(winners, key=lambda n: ensembles[n]["mase"]) if winners else "lstm"
+    assert version.algorithm == expected
+    assert set(version.protocol["model_members"]) == set(
+        ENSEMBLES.get(expected, ("lstm",))
+    )
+    assert version.protocol["deep_model_vs_best_peer"]["lstm_mase"] > 0
     assert set(version.metrics) >= {"mase", "rmsse", "pinball", "coverage_p10_p90"}
     assert set(version.baselines) == {
         "seasonal-naive",
         "moving-average-28",
         "exponential-smoothing",
         "gradient-boosting",
+        "lightgbm",
+        "auto-ets",
     }
     assert version.protocol["holdout_periods"] == 14
     assert version.protocol["frequency"] == "D"
     calibration = version.protocol["interval_calibration"]
-    for name in ("lstm+gradient-boosting", "seasonal-naive", "gradient-boosting"):
+    for name in (expected, "seasonal-naive", "lightgbm", "auto-ets"):
         assert set(calibration[name]) >= {
             "coverage_before",
             "coverage_after",
             "holdout_scale",
             "served_scale",
         }
-    served_scale = calibration["lstm+gradient-boosting"]["served_scale"]
+    served_scale = calibration[expected]["served_scale"]
     assert version.hyperparameters["interval_scale"] == served_scale
     champion = ModelVersion.objects.get(kind="demand", status="champion")
     best = min(
