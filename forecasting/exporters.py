@@ -88,3 +88,29 @@ def served_period_range() -> tuple[date | None, date | None]:
         first=Min("period_start"), last=Max("period_start")
     )
     return bounds["first"], bounds["last"]
+
+
+def products_without_forecast() -> dict[str, str]:
+    """SKUs with recorded sales but no served demand forecast, with the reason."""
+    from .history import history_end, products_not_forecast
+    from .models import SalesRecord
+
+    served = active_forecast_points().filter(kind="demand")
+    frequency = served.values_list("frequency", flat=True).first()
+    if frequency is None:
+        return {}
+    end = history_end(frequency)
+    reasons = products_not_forecast(frequency, end) if end else {}
+    missing = (
+        SalesRecord.objects.filter(frequency=frequency, units__isnull=False)
+        .exclude(product__in=served.values("product"))
+        .values_list("product__sku", flat=True)
+        .distinct()
+        .order_by("product__sku")
+    )
+    return {
+        sku: reasons.get(
+            sku, "not in the served batch: run `infer demand` after importing"
+        )
+        for sku in missing
+    }

@@ -35,6 +35,8 @@ from .history import (
     SalesPanel,
     history_end,
     history_frequency,
+    not_forecast_report,
+    products_not_forecast,
     sales_panel,
 )
 from .ml.baselines import (
@@ -71,6 +73,7 @@ MAX_SERIES = 3000  # products measured (and learnt from) per training run, sampl
 # 2-core host): measured where the panel has at most this many series, else skipped
 # and the skip logged (10,000 daily products would take hours).
 AUTO_ETS_MAX_SERIES = 1500
+NOT_FORECAST_LOGGED = 20
 MOVING_AVERAGE_WINDOW = {"D": 28, "W": 4}
 # Older origins that calibrate the demand candidates' P10/P90 (`ml.calibration`); off
 # by default: on Dominick's the scale fitted on the 8 weeks before the holdout made
@@ -166,6 +169,7 @@ class TrainingData:
     frequency: str
     horizon: int
     end: date
+    not_forecast: dict | None = None  # SKU -> why inference will leave it out
 
 
 class ForecastKind:
@@ -215,7 +219,12 @@ class ForecastKind:
             f"{panel.n_series} products × {panel.n_periods} periods ({frequency}) up "
             f"to {end}; holdout {horizon} periods × {origins} origin(s)"
         )
-        return TrainingData(sales, frequency, horizon, end)
+        left_out = products_not_forecast(frequency, end)
+        for sku, reason in list(left_out.items())[:NOT_FORECAST_LOGGED]:
+            context.log(f"not forecast: {sku}: {reason}")
+        if len(left_out) > NOT_FORECAST_LOGGED:
+            context.log(f"not forecast: {len(left_out)} products in all")
+        return TrainingData(sales, frequency, horizon, end, left_out)
 
     def measure(self, context, data: TrainingData, factories, **evaluation):
         """Score every factory's forecaster on the holdout, then refit each on the
@@ -432,6 +441,7 @@ class DemandKind(ForecastKind):
                 "ensembles": ensemble_report(results),
                 "deep_model_vs_best_peer": deep_gap(results, peers),
                 "served_artifact": "each candidate refitted on the whole history",
+                "not_forecast": not_forecast_report(data.not_forecast or {}),
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data),
@@ -563,6 +573,7 @@ class PriceKind(ForecastKind):
                 "covariates": covariates
                 or "none imported: no cost or competitor price",
                 "served_artifact": "each candidate refitted on the whole history",
+                "not_forecast": not_forecast_report(data.not_forecast or {}),
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data),

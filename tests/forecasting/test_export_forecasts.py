@@ -115,3 +115,23 @@ def test_bad_period_bounds_are_refused(tmp_path, args, message):
 def test_export_to_a_missing_folder_fails(tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("export_forecasts", str(tmp_path / "no" / "f.csv"))
+
+
+def test_products_with_sales_but_no_forecast_are_listed_with_why(tmp_path, capsys):
+    from decimal import Decimal
+
+    from tests.factories import SalesRecordFactory
+
+    served, old, new = (ProductFactory(sku=s) for s in ("SERVED", "OLD", "NEW"))
+    SalesRecordFactory(product=served, period_start=date(2020, 1, 6), units=3)
+    SalesRecordFactory(product=old, period_start=date(2015, 1, 5), units=Decimal(2))
+    SalesRecordFactory(product=new, period_start=date(2020, 1, 6), units=Decimal(1))
+    serve_forecast(served, [3.0], start=date(2020, 1, 7))
+
+    call_command("export_forecasts", str(tmp_path / "f.csv"))
+
+    out = capsys.readouterr().out
+    assert "2 products with sales have no demand forecast:" in out
+    assert "NEW: not in the served batch" in out
+    assert "OLD: no sale in the 182 days up to 2020-01-06 (last sale 2015-01-05)" in out
+    assert "SERVED:" not in out

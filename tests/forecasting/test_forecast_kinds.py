@@ -106,6 +106,7 @@ def test_demand_kind_measures_baselines_and_serves_forecasts_with_explanations(d
         ENSEMBLES.get(expected, ("lstm",))
     )
     assert version.protocol["deep_model_vs_best_peer"]["lstm_mase"] > 0
+    assert version.protocol["not_forecast"] == {"count": 0, "products": {}}
     assert set(version.metrics) >= {"mase", "rmsse", "pinball", "coverage_p10_p90"}
     assert set(version.baselines) == {
         "seasonal-naive",

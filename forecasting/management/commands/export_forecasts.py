@@ -8,8 +8,11 @@ from ecomsite.exporting import ExportCommand
 from forecasting.exporters import (
     FORECAST_COLUMNS,
     export_forecasts_to_file,
+    products_without_forecast,
     served_period_range,
 )
+
+LISTED = 50
 
 
 def _date(value: str) -> date:
@@ -54,5 +57,16 @@ class Command(ExportCommand):
                 "No forecasts are served: run `train demand` / `train price`, then "
                 "`infer`, first."
             )
-        elif start or end:
+            return
+        if start or end:
             self.stdout.write(f"Served periods run from {first} to {last}.")
+        missing = products_without_forecast()
+        if missing:
+            self.stdout.write(
+                f"{len(missing):,} products with sales have no demand forecast:",
+                self.style.WARNING,
+            )
+            for sku, reason in list(missing.items())[:LISTED]:
+                self.stdout.write(f"  {sku}: {reason}")
+            if len(missing) > LISTED:
+                self.stdout.write(f"  … and {len(missing) - LISTED:,} more.")
