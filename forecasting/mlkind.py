@@ -74,6 +74,10 @@ MAX_SERIES = 3000  # products measured (and learnt from) per training run, sampl
 # and the skip logged (10,000 daily products would take hours).
 AUTO_ETS_MAX_SERIES = 1500
 NOT_FORECAST_LOGGED = 20
+# History a fit needs before the scored origins: a week's cycle of daily data, half a
+# year of weekly data (a year of weekly sales can be scored; MASE then scales by the
+# one-step naive error, as `ml.metrics` does for any history shorter than a season).
+MIN_FIT_PERIODS = {"D": 7, "W": 26}
 MOVING_AVERAGE_WINDOW = {"D": 28, "W": 4}
 # Older origins that calibrate the demand candidates' P10/P90 (`ml.calibration`); off
 # by default: on Dominick's the scale fitted on the 8 weeks before the holdout made
@@ -206,7 +210,7 @@ class ForecastKind:
             )
         panel = sales.panel
         origins = int(options.get("origins", 1))
-        needed = horizon * (origins + 1) + panel.season_length
+        needed = horizon * (origins + 1) + MIN_FIT_PERIODS[frequency]
         observed = (~np.isnan(panel.units)).sum(axis=1)
         if panel.n_series < MIN_SERIES or observed.max(initial=0) < needed:
             raise RunRefused(
