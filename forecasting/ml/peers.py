@@ -137,6 +137,7 @@ class LightGBMForecaster(Pickled):
 
 
 ETS_MIN_PERIODS = 10
+CACHED_SERIES = 50_000  # forecasts kept by history: ETS ignores prices and promotions
 
 
 @dataclass
@@ -161,9 +162,22 @@ class AutoETS(Pickled):
         level = with_category_prior(series_level(units), panel.category)
         out = np.zeros((panel.n_series, panel.horizon, 3), dtype=np.float32)
         self.chosen = {}
+        cache = self.__dict__.setdefault("_cache", {})
         for i, row in enumerate(units):
-            out[i] = self._series(row, level[i], panel.season_length, panel.horizon)
+            key = (row.tobytes(), float(level[i]), panel.season_length, panel.horizon)
+            if key not in cache:  # explanations re-forecast unchanged histories
+                if len(cache) >= CACHED_SERIES:
+                    cache.clear()
+                cache[key] = self._series(
+                    row, level[i], panel.season_length, panel.horizon
+                )
+            out[i] = cache[key]
         return out
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_cache", None)  # forecasts of past panels never go into artifacts
+        return state
 
     def _series(self, row, level, season, horizon) -> np.ndarray:
         values = _interpolated(row)

@@ -97,3 +97,17 @@ def test_the_keras_model_alone_when_no_ensemble_beats_its_members():
         },
     )
     assert served_combination(results) == ("lstm", ("lstm",))
+
+
+def test_auto_ets_reuses_a_series_forecast_when_only_prices_change():
+    from dataclasses import replace
+
+    units = np.stack([30 + np.random.default_rng(1).normal(0, 3, 40)] * 2)
+    panel = make_panel(units, horizon=4)
+    model = AutoETS()
+    first = model.predict(panel)
+    model.chosen = {}
+    cheaper = model.predict(replace(panel, price=panel.price * 0.9))
+    np.testing.assert_array_equal(first, cheaper)
+    assert model.chosen == {}  # nothing fitted again
+    assert "_cache" not in AutoETS.from_bytes(model.to_bytes()).__dict__
