@@ -333,6 +333,7 @@ class GradientBoosting(Pickled):
         recent = rows[:, 1] + steps >= panel.n_periods - panel.horizon
         with threadpool_limits(self.threads, user_api="openmp"):
             self.shifts = self._interval_shifts(x, y, recent, features)
+            x = without_empty_columns(x)
             self.models = [self._regressor(q, features).fit(x, y) for q in QUANTILES]
         self.horizon = panel.horizon
         return self
@@ -349,7 +350,9 @@ class GradientBoosting(Pickled):
         if recent.sum() < 100 or (~recent).sum() < 100:
             return shifts
         for k in (0, 2):
-            model = self._regressor(QUANTILES[k], features).fit(x[~recent], y[~recent])
+            model = self._regressor(QUANTILES[k], features).fit(
+                without_empty_columns(x[~recent]), y[~recent]
+            )
             errors = y[recent] - model.predict(x[recent])
             shifts[k] = np.quantile(errors, QUANTILES[k])
         return shifts
@@ -426,6 +429,18 @@ class GradientBoosting(Pickled):
         quantiles = quantiles + self.shifts
         units = np.expm1(quantiles) * features.scale[series, None]
         return units.reshape(n, horizon, 3)
+
+
+def without_empty_columns(x: np.ndarray) -> np.ndarray:
+    """`x` with columns that hold no value set to 0: HistGradientBoosting cannot bin
+    an all-missing column (a year-ago lag in a year of weekly history). Trees never
+    split on a constant, so the column's values at prediction time are ignored."""
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
 
 
 class BoostingFeatures:

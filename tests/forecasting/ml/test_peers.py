@@ -111,3 +111,19 @@ def test_auto_ets_reuses_a_series_forecast_when_only_prices_change():
     np.testing.assert_array_equal(first, cheaper)
     assert model.chosen == {}  # nothing fitted again
     assert "_cache" not in AutoETS.from_bytes(model.to_bytes()).__dict__
+
+
+def test_tree_models_fit_a_year_of_weekly_history():
+    """The year-ago lag is missing throughout: the models still fit and forecast."""
+    from dataclasses import replace
+
+    from forecasting.ml.baselines import GradientBoosting
+
+    panel, _ = promotion_panel(n=6, t=44, horizon=7)
+    weekly = replace(panel, frequency="W")
+    for model in (
+        GradientBoosting(max_iter=20, min_samples_leaf=5),
+        LightGBMForecaster(n_estimators=20, min_child_samples=5),
+    ):
+        forecast = model.fit(weekly).predict(weekly)
+        assert forecast.shape == (6, 7, 3) and np.isfinite(forecast).all()
