@@ -187,7 +187,9 @@ def main() -> int:
     timed("infer", "infer", "demand", "--wait")
     export = workdir / "forecasts.csv"
     export_output = timed("export", "export_forecasts", str(export))
-    version = ModelVersion.objects.filter(kind="demand").order_by("-pk").first()
+    version = (
+        ModelVersion.objects.filter(kind="demand").order_by("pk").first()
+    )  # the model
     champion = ModelVersion.objects.get(kind="demand", status="champion")
 
     data = sales_panel(frequency="W", end=last_history, horizon=HOLDOUT, periods=60)
