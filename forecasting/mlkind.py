@@ -464,7 +464,14 @@ class DemandKind(ForecastKind):
             f"moving-average-{window}": lambda: MovingAverage(window=window),
             ExponentialSmoothing.name: ExponentialSmoothing,
             GradientBoosting.name: lambda: GradientBoosting(seed=context.seed),
-            LightGBMForecaster.name: lambda: LightGBMForecaster(seed=context.seed),
+            LightGBMForecaster.name: lambda: LightGBMForecaster(
+                seed=context.seed,
+                n_estimators=int(
+                    context.options.get(
+                        "lightgbm_estimators", LightGBMForecaster.n_estimators
+                    )
+                ),
+            ),
         }
         limit = int(context.options.get("auto_ets_max_series", AUTO_ETS_MAX_SERIES))
         if data.sales.panel.n_series <= limit:

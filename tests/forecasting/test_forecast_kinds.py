@@ -17,7 +17,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 END = date(2026, 6, 30)
 DAYS = 140
-TINY_LSTM = {"epochs": 1, "hidden": 8, "max_windows": 400, "batch_size": 128}
+TINY_LSTM = {
+    "epochs": 1,
+    "hidden": 8,
+    "max_windows": 400,
+    "batch_size": 128,
+    "lightgbm_estimators": 30,
+}
 
 
 def build_history(*, products=6, days=DAYS, seed=0):
