@@ -7,6 +7,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -559,7 +560,17 @@ class ProductAdmin(DeleteWithFactsMixin, admin.ModelAdmin):
 
     @admin.display(description="Price")
     def forecast_price_chart(self, product):
-        return self._forecast(product).price_chart.html()
+        display = self._forecast(product)
+        if not display.price_note:
+            return display.price_chart.html()
+        return format_html(
+            "<p>{}</p>{}{}",
+            display.price_note,
+            render_to_string(
+                "forecasting/_price_plan.html", {"plan": display.price_plan}
+            ),
+            display.price_chart.html(),
+        )
 
     @admin.display(description="Projected stock")
     def forecast_stock_chart(self, product):

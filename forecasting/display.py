@@ -77,6 +77,8 @@ class ForecastDisplay:
     demand_chart: Chart
     price_chart: Chart
     stock_chart: Chart | None
+    price_note: str = ""  # why no price forecast is drawn, when the last price wins
+    price_plan: list[tuple[date, object]] = ()  # the shop's planned prices ahead
 
     @property
     def has_forecast(self) -> bool:
@@ -390,10 +392,37 @@ def _stock(product: Product, projection: StockProjection, orders) -> Chart:
     )
 
 
+LAST_PRICE_NOTE = (
+    "The last price is the best forecast here: on the held-back periods no price "
+    "model beat repeating it{scores}, so no forecast is drawn."
+)
+
+
+def price_note(verdict: selectors.PriceVerdict | None) -> str:
+    """What the admin says instead of drawing a price forecast the last price beats."""
+    if verdict is None or not verdict.last_price_serves:
+        return ""
+    scores = ""
+    if verdict.mase is not None and verdict.beaten:
+        others = ", ".join(f"{n} {m:.3f}" for n, m in sorted(verdict.beaten.items()))
+        scores = f" (MASE {verdict.mase:.3f} against {others})"
+    return LAST_PRICE_NOTE.format(scores=scores)
+
+
 def forecast_display(product: Product) -> ForecastDisplay:
-    """Return the charts and facts of a product's served forecasts (bounded queries)."""
+    """Return the charts and facts of a product's served forecasts (bounded queries).
+
+    Where the last price serves the price forecast, it is not drawn: the page says
+    the last price is the best forecast and lists the shop's planned prices, if any.
+    """
     demand = selectors.demand_forecast(product)
     price = selectors.price_forecast(product)
+    note = price_note(selectors.price_verdict()) if price else ""
+    plan = (
+        sorted(selectors.planned_prices(product, price.frequency, price.dates).items())
+        if price
+        else []
+    )
     served = demand or price
     if served:
         periods = len(served.dates) * HISTORY_HORIZONS
@@ -418,7 +447,7 @@ def forecast_display(product: Product) -> ForecastDisplay:
         purchase_orders=orders,
         demand_chart=_demand(product, demand, history, per),
         price_chart=_band(
-            _quantiles(price),
+            [] if note else _quantiles(price),
             [(p.period_start, p.price, False) for p in history],
             title=f"Price of {product.sku}",
             unit=product.currency,
@@ -429,4 +458,6 @@ def forecast_display(product: Product) -> ForecastDisplay:
             period_days=PERIOD_DAYS.get(frequency or "D", 1),
         ),
         stock_chart=projection and _stock(product, projection, orders),
+        price_note=note,
+        price_plan=plan,
     )

@@ -24,6 +24,7 @@ from .models import SalesRecord
 DEFAULT_HORIZON = {"D": 28, "W": 8}
 TRAINING_PERIODS = {"D": 730, "W": 156}  # at most two (three) years to learn from
 INFERENCE_PERIODS = {"D": 182, "W": 104}  # enough for every forecaster's inputs
+PERIOD_NAME = {"D": "day", "W": "week"}
 
 
 @dataclass(frozen=True)
@@ -192,3 +193,34 @@ def _category_index(ids, catalogue, category_ids) -> np.ndarray:
     return np.array(
         [position.get(catalogue.get(pk), 0) for pk in ids.tolist()], dtype=np.int32
     )
+
+
+NOT_FORECAST_LISTED = 50  # products named in a report; the rest are counted
+
+
+def products_not_forecast(frequency: str, end: date) -> dict[str, str]:
+    """The SKUs with recorded sales at `frequency` that inference leaves out, each
+    with the reason: inactive, or no sale in the inference window before `end`."""
+    since = end - timedelta(days=PERIOD_DAYS[frequency] * INFERENCE_PERIODS[frequency])
+    rows = (
+        SalesRecord.objects.filter(frequency=frequency, units__isnull=False)
+        .values("product__sku", "product__is_active")
+        .annotate(last=Max("period_start"))
+        .order_by("product__sku")
+    )
+    window = f"{INFERENCE_PERIODS[frequency]} {PERIOD_NAME[frequency]}s"
+    reasons = {}
+    for row in rows:
+        if not row["product__is_active"]:
+            reasons[row["product__sku"]] = "inactive product"
+        elif row["last"] <= since:
+            reasons[row["product__sku"]] = (
+                f"no sale in the {window} up to {end} (last sale {row['last']})"
+            )
+    return reasons
+
+
+def not_forecast_report(reasons: dict[str, str]) -> dict:
+    """The products left out, as `model_report` shows them: a count and the first."""
+    listed = dict(list(reasons.items())[:NOT_FORECAST_LISTED])
+    return {"count": len(reasons), "products": listed}

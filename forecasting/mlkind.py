@@ -35,6 +35,8 @@ from .history import (
     SalesPanel,
     history_end,
     history_frequency,
+    not_forecast_report,
+    products_not_forecast,
     sales_panel,
 )
 from .ml.baselines import (
@@ -44,10 +46,18 @@ from .ml.baselines import (
     SeasonalNaive,
 )
 from .ml.calibration import Calibrated, IntervalScale
-from .ml.ensemble import Ensemble
+from .ml.ensemble import (
+    DEEP,
+    ENSEMBLES,
+    MODEL_RULE,
+    Ensemble,
+    ensemble_report,
+    served_combination,
+)
 from .ml.evaluation import origin_panels, rolling_origin
 from .ml.metrics import all_metrics
 from .ml.panel import PERIOD_DAYS
+from .ml.peers import AutoETS, LightGBMForecaster
 from .ml.price import (
     LastPrice,
     PriceForecaster,
@@ -59,7 +69,15 @@ from .services import sales_history_refresh
 
 MIN_SERIES = 2
 MAX_SERIES = 3000  # products measured (and learnt from) per training run, sampled
-ENSEMBLE = "lstm+gradient-boosting"
+# AutoETS fits up to six state-space models per series (about 0.2 s each on a busy
+# 2-core host): measured where the panel has at most this many series, else skipped
+# and the skip logged (10,000 daily products would take hours).
+AUTO_ETS_MAX_SERIES = 1500
+NOT_FORECAST_LOGGED = 20
+# History a fit needs before the scored origins: a week's cycle of daily data, half a
+# year of weekly data (a year of weekly sales can be scored; MASE then scales by the
+# one-step naive error, as `ml.metrics` does for any history shorter than a season).
+MIN_FIT_PERIODS = {"D": 7, "W": 26}
 MOVING_AVERAGE_WINDOW = {"D": 28, "W": 4}
 # Older origins that calibrate the demand candidates' P10/P90 (`ml.calibration`); off
 # by default: on Dominick's the scale fitted on the 8 weeks before the holdout made
@@ -92,6 +110,8 @@ def forecaster_classes() -> dict[str, type]:
             PriceForecaster,
             LastPrice,
             Ensemble,
+            LightGBMForecaster,
+            AutoETS,
         )
     }
 
@@ -153,6 +173,7 @@ class TrainingData:
     frequency: str
     horizon: int
     end: date
+    not_forecast: dict | None = None  # SKU -> why inference will leave it out
 
 
 class ForecastKind:
@@ -189,7 +210,7 @@ class ForecastKind:
             )
         panel = sales.panel
         origins = int(options.get("origins", 1))
-        needed = horizon * (origins + 1) + panel.season_length
+        needed = horizon * (origins + 1) + MIN_FIT_PERIODS[frequency]
         observed = (~np.isnan(panel.units)).sum(axis=1)
         if panel.n_series < MIN_SERIES or observed.max(initial=0) < needed:
             raise RunRefused(
@@ -202,7 +223,12 @@ class ForecastKind:
             f"{panel.n_series} products × {panel.n_periods} periods ({frequency}) up "
             f"to {end}; holdout {horizon} periods × {origins} origin(s)"
         )
-        return TrainingData(sales, frequency, horizon, end)
+        left_out = products_not_forecast(frequency, end)
+        for sku, reason in list(left_out.items())[:NOT_FORECAST_LOGGED]:
+            context.log(f"not forecast: {sku}: {reason}")
+        if len(left_out) > NOT_FORECAST_LOGGED:
+            context.log(f"not forecast: {len(left_out)} products in all")
+        return TrainingData(sales, frequency, horizon, end, left_out)
 
     def measure(self, context, data: TrainingData, factories, **evaluation):
         """Score every factory's forecaster on the holdout, then refit each on the
@@ -362,8 +388,10 @@ class ForecastKind:
 
 
 class DemandKind(ForecastKind):
-    """Units per product and period: the Keras sequence model averaged with gradient
-    boosting, against four baselines (gradient boosting alone among them)."""
+    """Units per product and period: the Keras sequence model, or its combination
+    with the global tree models where that beats each member (`served_combination`),
+    against the peers: seasonal naive, moving average, Holt-Winters, the project's
+    gradient boosting, LightGBM and AutoETS (statsmodels), on the same origins."""
 
     kind = ModelKind.DEMAND
     point_kind = ForecastPoint.Kind.DEMAND
@@ -374,43 +402,37 @@ class DemandKind(ForecastKind):
         data = self.training_data(context)
         options = context.options
         config = DemandConfig(**{k: options[k] for k in DEMAND_OPTIONS if k in options})
-        sink = _progress(context)
-        window = MOVING_AVERAGE_WINDOW[data.frequency]
-        factories = {
-            DemandForecaster.name: lambda: DemandForecaster(
-                config, seed=context.seed, progress=sink, log=context.log
-            ),
-            SeasonalNaive.name: SeasonalNaive,
-            f"moving-average-{window}": lambda: MovingAverage(window=window),
-            ExponentialSmoothing.name: ExponentialSmoothing,
-            GradientBoosting.name: lambda: GradientBoosting(seed=context.seed),
-        }
-        members = (DemandForecaster.name, GradientBoosting.name)
+        factories = self.factories(context, data, config, DemandForecaster)
         protocol, results, fitted, scales = self.measure(
             context,
             data,
             factories,
-            ensembles={ENSEMBLE: members},
+            ensembles=ENSEMBLES,
             calibrate=int(
                 context.options.get("calibration_origins", CALIBRATION_ORIGINS)
             ),
         )
-        model = Ensemble([fitted[name] for name in members], ENSEMBLE)
+        name, members = served_combination(results)
+        context.log(f"model candidate: {name}")
+        model = (
+            Ensemble([fitted[member] for member in members], name)
+            if len(members) > 1
+            else fitted[name]
+        )
+        peers = {n: results[n] for n in factories if n != DEEP}
         return TrainingOutcome(
             model=self.candidate(
                 data,
-                ENSEMBLE,
+                name,
                 model,
-                results[ENSEMBLE],
+                results[name],
                 model.hyperparameters(),
-                scale=scales.get(ENSEMBLE),
+                scale=scales.get(name),
             ),
             baselines={
-                name: self.candidate(
-                    data, name, fitted[name], results[name], scale=scales.get(name)
-                )
-                for name in factories
-                if name != DemandForecaster.name
+                n: self.candidate(data, n, fitted[n], results[n], scale=scales.get(n))
+                for n in factories
+                if n != DEEP
             },
             protocol=protocol
             | {
@@ -418,14 +440,47 @@ class DemandKind(ForecastKind):
                 "last_period": str(data.end),
                 "plans": "held-back periods' real prices and promotions as planned",
                 "censored": "stock-out periods are left out of the scores",
-                "model": "the Keras sequence model and gradient boosting, their "
-                "quantiles averaged",
-                "model_members": {name: _rounded(results[name]) for name in members},
+                "model": f"{name}: " + MODEL_RULE,
+                "model_members": {m: _rounded(results[m]) for m in members},
+                "ensembles": ensemble_report(results),
+                "deep_model_vs_best_peer": deep_gap(results, peers),
                 "served_artifact": "each candidate refitted on the whole history",
+                "not_forecast": not_forecast_report(data.not_forecast or {}),
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data),
         )
+
+    @staticmethod
+    def factories(context, data: TrainingData, config, deep_class) -> dict:
+        """The Keras model and every peer, built fresh per origin."""
+        sink = _progress(context)
+        window = MOVING_AVERAGE_WINDOW[data.frequency]
+        factories = {
+            DEEP: lambda: deep_class(
+                config, seed=context.seed, progress=sink, log=context.log
+            ),
+            SeasonalNaive.name: SeasonalNaive,
+            f"moving-average-{window}": lambda: MovingAverage(window=window),
+            ExponentialSmoothing.name: ExponentialSmoothing,
+            GradientBoosting.name: lambda: GradientBoosting(seed=context.seed),
+            LightGBMForecaster.name: lambda: LightGBMForecaster(
+                seed=context.seed,
+                n_estimators=int(
+                    context.options.get(
+                        "lightgbm_estimators", LightGBMForecaster.n_estimators
+                    )
+                ),
+            ),
+        }
+        limit = int(context.options.get("auto_ets_max_series", AUTO_ETS_MAX_SERIES))
+        if data.sales.panel.n_series <= limit:
+            factories[AutoETS.name] = AutoETS
+        else:
+            context.log(
+                f"auto-ets skipped: {data.sales.panel.n_series} series > {limit}"
+            )
+        return factories
 
     def score_forecaster(self, served, train, actual, censored, prices) -> dict:
         forecast = served.forecaster.predict(train)
@@ -529,6 +584,7 @@ class PriceKind(ForecastKind):
                 "covariates": covariates
                 or "none imported: no cost or competitor price",
                 "served_artifact": "each candidate refitted on the whole history",
+                "not_forecast": not_forecast_report(data.not_forecast or {}),
             },
             data_fingerprint=_fingerprint(data),
             champion_metrics=self.champion_metrics(context, data),
@@ -558,6 +614,18 @@ def _imported_covariates(panel) -> dict:
         for name, values in panel.optional_covariates().items()
     }
     return {name: count for name, count in counts.items() if count}
+
+
+def deep_gap(results: dict, peers: dict) -> dict:
+    """The Keras model's MASE against the best peer's: how far ahead or behind."""
+    best = min(peers, key=lambda name: peers[name]["mase"])
+    ratio = results[DEEP]["mase"] / max(peers[best]["mase"], 1e-12)
+    return {
+        "best_peer": best,
+        "best_peer_mase": round(float(peers[best]["mase"]), 6),
+        "lstm_mase": round(float(results[DEEP]["mase"]), 6),
+        "ratio": round(float(ratio), 4),
+    }
 
 
 def _progress(context: TrainContext):

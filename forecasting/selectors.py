@@ -131,6 +131,41 @@ def price_forecast(product: Product) -> ForecastSeries | None:
     return _product_series(product, ForecastPoint.Kind.PRICE)
 
 
+LAST_PRICE = "last-price"  # `ml.price.LastPrice.name`
+
+
+@dataclass(frozen=True)
+class PriceVerdict:
+    """Whether the served price forecast is the last price, and the scores behind."""
+
+    last_price_serves: bool
+    mase: float | None  # the served version's MASE on the held-back periods
+    beaten: dict[str, float]  # MASE of the candidates it beat, by name
+
+
+def price_verdict() -> PriceVerdict | None:
+    """Return what serves the active price batch, or None when nothing serves."""
+    batch = (
+        ServedBatch.objects.filter(kind=ModelKind.PRICE, state=ServedBatch.State.ACTIVE)
+        .select_related("model_version")
+        .first()
+    )
+    if batch is None:
+        return None
+    version = batch.model_version
+    beaten = {
+        name: float(metrics["mase"])
+        for name, metrics in (version.baselines or {}).items()
+        if isinstance(metrics, dict) and "mase" in metrics
+    }
+    mase = (version.metrics or {}).get("mase")
+    return PriceVerdict(
+        last_price_serves=version.algorithm == LAST_PRICE,
+        mase=None if mase is None else float(mase),
+        beaten=beaten,
+    )
+
+
 def forecast_summary(product: Product) -> ForecastSummary | None:
     """Return what the served demand forecast of a product says, and why."""
     return ForecastSummary.objects.filter(

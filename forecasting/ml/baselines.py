@@ -195,6 +195,19 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+def rolling_std(values: np.ndarray, window: int) -> np.ndarray:
+    """Standard deviation of the finite values among the last `window` periods up to
+    each period (the series' recent volatility); NaN where fewer than two."""
+    mean = rolling_mean(values, window)
+    square = rolling_mean(values**2, window)
+    count = rolling_mean(np.isfinite(values).astype(float), window) * np.minimum(
+        np.arange(1, values.shape[1] + 1), window
+    )
+    with np.errstate(invalid="ignore"):
+        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    return np.where(count >= 2, spread, np.nan)
+
+
 @dataclass
 class ExponentialSmoothing(Pickled):
     """statsmodels Holt-Winters per series: damped additive trend, additive season.
@@ -284,8 +297,8 @@ class GradientBoosting(Pickled):
     """Global direct multi-horizon quantile boosting (HistGradientBoostingRegressor).
 
     One row per (series, forecast origin, horizon step) over all series, features as
-    the Keras model sees them: lags and rolling means of per-series-scaled units
-    (promotion-free and promotion-only means too), the target period's relative price
+    the Keras model sees them: lags and rolling means and standard deviations of
+    per-series-scaled units (promotion-free and promotion-only means too), the target period's relative price
     log(price/base_price), promotion and calendar (planned values in the horizon), the
     previous period's price and promotion (post-promotion dips), category, horizon
     step, series log scale and age. The target is log1p(units/scale): quantiles are
@@ -320,6 +333,7 @@ class GradientBoosting(Pickled):
         recent = rows[:, 1] + steps >= panel.n_periods - panel.horizon
         with threadpool_limits(self.threads, user_api="openmp"):
             self.shifts = self._interval_shifts(x, y, recent, features)
+            x = without_empty_columns(x)
             self.models = [self._regressor(q, features).fit(x, y) for q in QUANTILES]
         self.horizon = panel.horizon
         return self
@@ -336,7 +350,9 @@ class GradientBoosting(Pickled):
         if recent.sum() < 100 or (~recent).sum() < 100:
             return shifts
         for k in (0, 2):
-            model = self._regressor(QUANTILES[k], features).fit(x[~recent], y[~recent])
+            model = self._regressor(QUANTILES[k], features).fit(
+                without_empty_columns(x[~recent]), y[~recent]
+            )
             errors = y[recent] - model.predict(x[recent])
             shifts[k] = np.quantile(errors, QUANTILES[k])
         return shifts
@@ -415,6 +431,18 @@ class GradientBoosting(Pickled):
         return units.reshape(n, horizon, 3)
 
 
+def without_empty_columns(x: np.ndarray) -> np.ndarray:
+    """`x` with columns that hold no value set to 0: HistGradientBoosting cannot bin
+    an all-missing column (a year-ago lag in a year of weekly history). Trees never
+    split on a constant, so the column's values at prediction time are ignored."""
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
+
+
 class BoostingFeatures:
     """Feature rows for (series, origin, step): the origin is the last known period."""
 
@@ -447,6 +475,7 @@ class BoostingFeatures:
         self.means.append(rolling_mean(regular, long))
         self.means.append(rolling_mean(on_promo, long))
         self.means.append(rolling_mean(self.promo[:, : panel.n_periods], long))
+        self.means += [rolling_std(self.scaled, w) for w in self.windows[:3:2]]
         self.age = np.cumsum(np.isfinite(units), axis=1)
         # HistGradientBoosting takes at most 254 categories; more are read as numbers
         self.categorical = [0] if panel.category.max(initial=0) < 254 else None

@@ -12,6 +12,51 @@ import numpy as np
 
 from .panel import Panel
 
+DEEP = "lstm"  # `demand.DemandForecaster.name`
+# Combinations of the Keras model with the global tree models, scored from their
+# members' forecasts on the same origins; one serves only where it beats every member.
+ENSEMBLES = {
+    "lstm+gradient-boosting": (DEEP, "gradient-boosting"),
+    "lstm+lightgbm": (DEEP, "lightgbm"),
+    "lstm+lightgbm+gradient-boosting": (DEEP, "lightgbm", "gradient-boosting"),
+}
+MODEL_RULE = (
+    "the best combination of the Keras model with the tree models that beats every "
+    "one of its members on MASE, else the Keras model alone"
+)
+
+
+def served_combination(results: dict) -> tuple[str, tuple[str, ...]]:
+    """The model candidate: the ensemble with the lowest MASE among those that beat
+    each of their members on the rolling origins, else the Keras model alone."""
+    winners = [
+        name
+        for name, members in ENSEMBLES.items()
+        if _beats_members(results, name, members)
+    ]
+    if not winners:
+        return DEEP, (DEEP,)
+    best = min(winners, key=lambda name: results[name]["mase"])
+    return best, ENSEMBLES[best]
+
+
+def _beats_members(results: dict, name: str, members) -> bool:
+    if name not in results or any(m not in results for m in members):
+        return False
+    return all(results[name]["mase"] < results[m]["mase"] for m in members)
+
+
+def ensemble_report(results: dict) -> dict:
+    """Each ensemble's MASE and whether it beat all its members."""
+    return {
+        name: {
+            "mase": round(float(results[name]["mase"]), 6),
+            "beats_members": _beats_members(results, name, members),
+        }
+        for name, members in ENSEMBLES.items()
+        if name in results
+    }
+
 
 def combine(forecasts: list[np.ndarray]) -> np.ndarray:
     """Return the quantile-wise mean of forecasts [n, horizon, 3], sorted per step."""
@@ -26,11 +71,14 @@ def _classes() -> dict[str, type]:
         SeasonalNaive,
     )
     from .demand import DemandForecaster
+    from .peers import AutoETS, LightGBMForecaster
 
     return {
         cls.__name__: cls
         for cls in (
             DemandForecaster,
+            LightGBMForecaster,
+            AutoETS,
             GradientBoosting,
             ExponentialSmoothing,
             MovingAverage,

@@ -8,6 +8,7 @@ import pytest
 
 from catalog.models import Category, Product
 from forecasting.history import sales_panel
+from forecasting.ml.ensemble import ENSEMBLES
 from forecasting.models import ForecastPoint, ForecastSummary, SalesRecord
 from mlops.models import ModelVersion, Run, ServedBatch
 from mlops.runs import run_request
@@ -16,7 +17,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 END = date(2026, 6, 30)
 DAYS = 140
-TINY_LSTM = {"epochs": 1, "hidden": 8, "max_windows": 400, "batch_size": 128}
+TINY_LSTM = {
+    "epochs": 1,
+    "hidden": 8,
+    "max_windows": 400,
+    "batch_size": 128,
+    "lightgbm_estimators": 30,
+}
 
 
 def build_history(*, products=6, days=DAYS, seed=0):
@@ -96,26 +103,36 @@ def test_demand_kind_measures_baselines_and_serves_forecasts_with_explanations(d
         "demand", Run.Type.TRAIN, horizon=14, calibration_origins=1, **TINY_LSTM
     )
     version = ModelVersion.objects.get(run=train)
-    assert version.algorithm == "lstm+gradient-boosting"
-    assert set(version.protocol["model_members"]) == {"lstm", "gradient-boosting"}
+    ensembles = version.protocol["ensembles"]
+    assert set(ensembles) == set(ENSEMBLES)
+    winners = [n for n, e in ensembles.items() if e["beats_members"]]
+    expected = min(winners, key=lambda n: ensembles[n]["mase"]) if winners else "lstm"
+    assert version.algorithm == expected
+    assert set(version.protocol["model_members"]) == set(
+        ENSEMBLES.get(expected, ("lstm",))
+    )
+    assert version.protocol["deep_model_vs_best_peer"]["lstm_mase"] > 0
+    assert version.protocol["not_forecast"] == {"count": 0, "products": {}}
     assert set(version.metrics) >= {"mase", "rmsse", "pinball", "coverage_p10_p90"}
     assert set(version.baselines) == {
         "seasonal-naive",
         "moving-average-28",
         "exponential-smoothing",
         "gradient-boosting",
+        "lightgbm",
+        "auto-ets",
     }
     assert version.protocol["holdout_periods"] == 14
     assert version.protocol["frequency"] == "D"
     calibration = version.protocol["interval_calibration"]
-    for name in ("lstm+gradient-boosting", "seasonal-naive", "gradient-boosting"):
+    for name in (expected, "seasonal-naive", "lightgbm", "auto-ets"):
         assert set(calibration[name]) >= {
             "coverage_before",
             "coverage_after",
             "holdout_scale",
             "served_scale",
         }
-    served_scale = calibration["lstm+gradient-boosting"]["served_scale"]
+    served_scale = calibration[expected]["served_scale"]
     assert version.hyperparameters["interval_scale"] == served_scale
     champion = ModelVersion.objects.get(kind="demand", status="champion")
     best = min(

@@ -347,3 +347,41 @@ def test_a_sparse_product_is_charted_as_weekly_totals(client, staff):
     assert [row[1] for row in history_rows].count("0.0") == 4
     forecast_rows = [row for row in chart.rows if row[1] == ""]
     assert [row[3] for row in forecast_rows] == ["0.7", "0.7"]  # 7 × 0.1 a week
+
+
+def test_price_page_says_the_last_price_is_best_and_shows_the_plan(client, staff):
+    """Where the last price won the price run, no price forecast is drawn."""
+    from mlops.models import ModelKind, ServedBatch
+
+    product = forecast_product()
+    batch = ServedBatch.objects.get(kind=ModelKind.PRICE, state="active")
+    batch.model_version.algorithm = "last-price"
+    batch.model_version.metrics = {"mase": 0.41}
+    batch.model_version.baselines = {"price-forecast": {"mase": 0.57}}
+    batch.model_version.save()
+    planned = timezone.localdate() + timedelta(days=3)
+    SalesRecordFactory(
+        product=product, period_start=planned, units=None, price=Decimal("17.49")
+    )
+    client.force_login(staff)
+
+    response = client.get(page_url(product))
+
+    display = response.context["display"]
+    assert display.price_note.startswith("The last price is the best forecast here")
+    assert "MASE 0.410 against price-forecast 0.570" in display.price_note
+    assert display.price_plan == [(planned, Decimal("17.49"))]
+    assert all(row[-1] == "" for row in display.price_chart.rows)  # nothing drawn
+    html = response.content.decode()
+    assert "The last price is the best forecast here" in html
+    assert "17.49" in html
+
+
+def test_price_forecast_is_drawn_where_the_price_model_serves(client, staff):
+    product = forecast_product()
+    client.force_login(staff)
+
+    display = client.get(page_url(product)).context["display"]
+
+    assert display.price_note == ""
+    assert display.price_chart.rows[-1][-1] != ""
