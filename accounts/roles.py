@@ -44,6 +44,7 @@ ROLES: dict[str, list[str]] = {
     "Support": [
         # Customer records and orders; erasure requests (delete_user erases).
         *_grant("accounts", ["user"], ("view", "delete")),
+        *_grant("accounts", ["customer"], ("view", "delete")),  # the customer page
         *_grant("accounts", ["customerprofile"], ("view", "change")),
         *_grant("orders", ["order", "orderline"]),
         *_grant("catalog", ["product"]),

@@ -490,6 +490,10 @@ def test_each_role_reaches_only_its_admin_lists(role, world):
 # every action of every list; a role gets only these (delete_selected included).
 ROLE_ACTIONS = {
     "accounts.user": {"support": {"delete_selected", "erase_customers"}},
+    "accounts.customer": {
+        "support": {"delete_selected", "erase_selected", "export_selected"}
+    },
+    "orders.order": {"support": {"export_selected"}},
     "catalog.categoryreview": {"catalogue_manager": {"accept_selected"}},
     "recommender.customersegment": {"marketing": {"export_csv"}},
     "recommender.recommendationrule": {"marketing": {"delete_selected"}},
