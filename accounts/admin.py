@@ -105,6 +105,23 @@ def segment_profile_html(row: CustomerSegment) -> str:
     )
 
 
+def recommendation_items_html(items):
+    """A served "for you" list as <li> items: product link, name and reason."""
+    return format_html_join(
+        "",
+        '<li><a href="{}">{}</a> {} — {}</li>',
+        (
+            (
+                reverse("admin:catalog_product_change", args=[item.product.pk]),
+                item.product.sku,
+                item.product.name,
+                item.reason or "no reason given",
+            )
+            for item in items
+        ),
+    )
+
+
 # --- Erasure (right to be forgotten), reusable by any admin of customers --------------
 
 
@@ -301,23 +318,10 @@ class UserAdmin(DeleteWithFactsMixin, DjangoUserAdmin):
         items = recommendations_for(user, limit=10)
         if not items:
             return profile + format_html("<p>{}</p>", "No recommendations served.")
-        rows = format_html_join(
-            "",
-            '<li><a href="{}">{}</a> {} — {}</li>',
-            (
-                (
-                    reverse("admin:catalog_product_change", args=[item.product.pk]),
-                    item.product.sku,
-                    item.product.name,
-                    item.reason or "no reason given",
-                )
-                for item in items
-            ),
-        )
         return profile + format_html(
             '<h3 id="for-you">For you (recommendations and why)</h3>'
             '<ol aria-labelledby="for-you">{}</ol>',
-            rows,
+            recommendation_items_html(items),
         )
 
     @admin.display(description="Name", ordering="last_name")

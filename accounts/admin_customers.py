@@ -33,6 +33,7 @@ from .admin import (
     current_segment,
     erasure_summary,
     order_count,
+    recommendation_items_html,
     segment_profile_html,
 )
 from .models import Customer, CustomerProfile
@@ -382,22 +383,7 @@ class CustomerAdmin(admin.ModelAdmin):
         items = recommendations_for(customer, limit=RECOMMENDATIONS)
         if not items:
             return "No recommendations served."
-        return format_html(
-            "<ol>{}</ol>",
-            format_html_join(
-                "",
-                '<li><a href="{}">{}</a> {} — {}</li>',
-                (
-                    (
-                        reverse("admin:catalog_product_change", args=[item.product.pk]),
-                        item.product.sku,
-                        item.product.name,
-                        item.reason or "no reason given",
-                    )
-                    for item in items
-                ),
-            ),
-        )
+        return format_html("<ol>{}</ol>", recommendation_items_html(items))
 
     @admin.display(description="Last events")
     def recent_behaviour(self, customer):

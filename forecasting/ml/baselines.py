@@ -415,10 +415,7 @@ class GradientBoosting(Pickled):
         if not self.models:
             raise ValueError("fit the model before predicting")
         features = BoostingFeatures(panel)
-        n, t, horizon = panel.n_series, panel.n_periods, panel.horizon
-        series = np.repeat(np.arange(n), horizon)
-        steps = np.tile(np.arange(1, horizon + 1), n)
-        x = features.matrix(series, np.full(series.shape, t - 1), steps)
+        series, x = features.last_origin()
         quantiles, todo = self._recalled(x, columns)
         if todo.any():
             with threadpool_limits(self.threads, user_api="openmp"):
@@ -428,7 +425,7 @@ class GradientBoosting(Pickled):
         self._recent.append((x, quantiles.copy()))
         quantiles = quantiles + self.shifts
         units = np.expm1(quantiles) * features.scale[series, None]
-        return units.reshape(n, horizon, 3)
+        return units.reshape(panel.n_series, panel.horizon, 3)
 
 
 def without_empty_columns(x: np.ndarray) -> np.ndarray:
@@ -501,6 +498,15 @@ class BoostingFeatures:
         if not len(rows):
             raise ValueError("no observed demand to learn from")
         return rows[:, :2], rows[:, 2]
+
+    def last_origin(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows forecasting every series from its last period, one per horizon step:
+        (the series of each row, the feature matrix)."""
+        panel = self.panel
+        series = np.repeat(np.arange(panel.n_series), panel.horizon)
+        steps = np.tile(np.arange(1, panel.horizon + 1), panel.n_series)
+        origin = np.full(series.shape, panel.n_periods - 1)
+        return series, self.matrix(series, origin, steps)
 
     def matrix(self, series: np.ndarray, origin: np.ndarray, step: np.ndarray):
         """The feature matrix; column 0 is the category (a categorical feature)."""

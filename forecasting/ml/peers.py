@@ -111,10 +111,7 @@ class LightGBMForecaster(Pickled):
         if not self.boosters:
             raise ValueError("fit the model before predicting")
         features = BoostingFeatures(panel)
-        n, t, horizon = panel.n_series, panel.n_periods, panel.horizon
-        series = np.repeat(np.arange(n), horizon)
-        steps = np.tile(np.arange(1, horizon + 1), n)
-        x = features.matrix(series, np.full(series.shape, t - 1), steps)
+        series, x = features.last_origin()
         low, mid, high = (booster.predict(x) for booster in self.boosters)
         scale = features.scale[series]
         quantiles = np.stack(
@@ -125,7 +122,7 @@ class LightGBMForecaster(Pickled):
             ],
             axis=-1,
         )
-        return ordered(quantiles.reshape(n, horizon, 3))
+        return ordered(quantiles.reshape(panel.n_series, panel.horizon, 3))
 
     def hyperparameters(self) -> dict:
         return {
