@@ -320,18 +320,20 @@ class EASE:
         out = self.weights[np.maximum(h, 0)[:, None, :], np.maximum(r, 0)[:, :, None]]
         return np.where((h[:, None, :] >= 0) & (r[:, :, None] >= 0), out, 0.0)
 
+    def config(self) -> dict:
+        """The settings an artifact keeps beside the weights."""
+        return {
+            "l2": self.l2,
+            "max_items": self.max_items,
+            "max_history": self.max_history,
+            "n_items": self.n_items,
+        }
+
     def to_bytes(self, **extra) -> bytes:
         return _save(
             **extra,
             algorithm=self.algorithm,
-            config=json.dumps(
-                {
-                    "l2": self.l2,
-                    "max_items": self.max_items,
-                    "max_history": self.max_history,
-                    "n_items": self.n_items,
-                }
-            ),
+            config=json.dumps(self.config()),
             items=self.items,
             weights=self.weights,
         )
@@ -394,22 +396,8 @@ class RecentEASE(EASE):
             self._weighted = (history, recency_weighted(history, self.half_life_days))
         return super().score(self._weighted[1], users)
 
-    def to_bytes(self, **extra) -> bytes:
-        return _save(
-            **extra,
-            algorithm=self.algorithm,
-            config=json.dumps(
-                {
-                    "l2": self.l2,
-                    "max_items": self.max_items,
-                    "max_history": self.max_history,
-                    "n_items": self.n_items,
-                    "half_life_days": self.half_life_days,
-                }
-            ),
-            items=self.items,
-            weights=self.weights,
-        )
+    def config(self) -> dict:
+        return {**super().config(), "half_life_days": self.half_life_days}
 
 
 def recency_weighted(history: Interactions, half_life_days: float) -> Interactions:
