@@ -1,4 +1,4 @@
-"""Measure "visually similar products" (issue 6) on real product photos.
+"""Measure "visually similar products" on real product photos.
 
     nice -n 10 .venv/bin/python bench/bench_visual_similarity.py [--epochs 8]
 
